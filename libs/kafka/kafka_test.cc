@@ -1,0 +1,273 @@
+// Relay and consumer against the real broker named by KAFKA_BOOTSTRAP (tools/test starts one).
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "libs/core/ids.h"
+#include "libs/kafka/client.h"
+#include "libs/kafka/exactly_once_consumer.h"
+#include "libs/kafka/outbox_relay.h"
+#include "libs/kafka/partitioner.h"
+#include "libs/kafka/topic_admin.h"
+
+namespace bo::kafka {
+namespace {
+
+std::string Bootstrap() {
+  const char* b = std::getenv("KAFKA_BOOTSTRAP");
+  return b ? b : "";
+}
+
+struct Record {
+  std::string key, value, ce_id, ce_type;
+  int32_t partition;
+  Headers headers;
+};
+
+// Reads every record of `topic` from the beginning (a plain consumer, no group state).
+std::vector<Record> ReadAll(const std::string& topic, size_t expect,
+                            std::chrono::seconds limit = std::chrono::seconds(60)) {
+  auto conf = MakeConf({{"bootstrap.servers", Bootstrap()},
+                        {"group.id", "reader-" + NewUuidV7()},
+                        {"auto.offset.reset", "earliest"},
+                        {"enable.auto.commit", "false"}});
+  auto rk = MakeClient(RD_KAFKA_CONSUMER, *conf);
+  PartitionList topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk->get(), topics.get());
+  std::vector<Record> out;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  auto quiet_until = std::chrono::steady_clock::time_point::max();
+  // Read until `expect` records arrived and then 2 s of silence (to catch extra duplicates).
+  while (std::chrono::steady_clock::now() < std::min(deadline, quiet_until)) {
+    Message m(rd_kafka_consumer_poll(rk->get(), 200));
+    if (!m || m->err) continue;
+    out.push_back({std::string(static_cast<const char*>(m->key), m->key_len),
+                   std::string(static_cast<const char*>(m->payload), m->len),
+                   HeaderValue(m.get(), "ce_id"), HeaderValue(m.get(), "ce_type"), m->partition,
+                   MessageHeaders(m.get())});
+    if (out.size() >= expect) quiet_until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  }
+  rd_kafka_consumer_close(rk->get());
+  return out;
+}
+
+class KafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(Bootstrap().empty()) << "KAFKA_BOOTSTRAP must name a running broker";
+    topic_ = "bo-test-" + NewUuidV7();
+    ASSERT_TRUE(EnsureTopics({{"bootstrap.servers", Bootstrap()}},
+                             {{topic_, 3, 1, {{"retention.ms", "-1"}}}})
+                    .ok());
+    dir_ = std::filesystem::temp_directory_path() / ("bo_kafka_test_" + NewUuidV7());
+    db_ = std::move(*Database::Open(dir_.string()));
+    store_ = std::move(*EventStore::Open(db_.get()));
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void CommitEvent(const std::string& id, const std::string& key) {
+    CommitRequest c;
+    c.outbox.push_back({topic_, key, "payload-" + id,
+                        CloudEventHeaders(id, "TestEvent", "/test", absl::Now()), id});
+    ASSERT_TRUE(store_->Commit(c).ok());
+  }
+  void WaitForEmptyOutbox() {
+    for (int i = 0; i < 600 && store_->OutboxDepth() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(store_->OutboxDepth(), 0u);
+  }
+
+  std::string topic_;
+  std::filesystem::path dir_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<EventStore> store_;
+};
+
+TEST_F(KafkaTest, EnsureTopicsIsIdempotent) {
+  EXPECT_TRUE(EnsureTopics({{"bootstrap.servers", Bootstrap()}}, {{topic_, 3, 1, {}}}).ok());
+}
+
+TEST_F(KafkaTest, RelayPublishesEveryEntryOnceInOrderWithCloudEventHeadersThenRemovesIt) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 300; ++i) {
+    ids.push_back(NewUuidV7());
+    CommitEvent(ids.back(), "key-" + std::to_string(i % 7));
+  }
+  OutboxRelay relay(store_.get(), {{{"bootstrap.servers", Bootstrap()}}});
+  relay.Start();
+  WaitForEmptyOutbox();
+  relay.Stop();
+  EXPECT_EQ(relay.Stats().published, 300u);
+
+  auto records = ReadAll(topic_, 300);
+  ASSERT_EQ(records.size(), 300u);
+  std::map<std::string, std::vector<std::string>> by_key;
+  for (const auto& r : records) {
+    by_key[r.key].push_back(r.ce_id);
+    EXPECT_EQ(r.value, "payload-" + r.ce_id);
+    EXPECT_EQ(r.ce_type, "TestEvent");
+    EXPECT_EQ(r.partition, PartitionForKey(r.key, 3)) << "Java-compatible partitioning";
+    std::set<std::string> names;
+    for (const auto& h : r.headers) names.insert(h.first);
+    for (const char* h : {"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "content-type"}) {
+      EXPECT_TRUE(names.count(h)) << h;
+    }
+  }
+  // Per key, the order in Kafka is the commit order (UUIDv7 ids increase with commit order).
+  for (const auto& [key, seq] : by_key) {
+    EXPECT_TRUE(std::is_sorted(seq.begin(), seq.end())) << key;
+  }
+  std::set<std::string> unique;
+  for (const auto& r : records) unique.insert(r.ce_id);
+  EXPECT_EQ(unique, std::set<std::string>(ids.begin(), ids.end()));
+}
+
+TEST_F(KafkaTest, RelayRecognisesEntriesPublishedBeforeACrashAndDoesNotSendThemAgain) {
+  // The state a crash leaves: entries 1..40 reached Kafka (for whichever partition they went
+  // to) but are still in the outbox because their removal never happened.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) {
+    ids.push_back(NewUuidV7());
+    CommitEvent(ids.back(), "key-" + std::to_string(i % 5));
+  }
+  {
+    auto conf = MakeConf({{"bootstrap.servers", Bootstrap()}, {"enable.idempotence", "true"}});
+    auto producer = MakeClient(RD_KAFKA_PRODUCER, *conf);
+    auto first = store_->ReadOutbox(0, 40);
+    ASSERT_EQ(first->size(), 40u);
+    for (const auto& e : *first) {
+      rd_kafka_headers_t* h = rd_kafka_headers_new(1);
+      rd_kafka_header_add(h, "ce_id", -1, e.message.event_id.data(), -1);
+      ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
+                                  RD_KAFKA_V_PARTITION(PartitionForKey(e.message.key, 3)),
+                                  RD_KAFKA_V_KEY(e.message.key.data(), e.message.key.size()),
+                                  RD_KAFKA_V_VALUE(const_cast<char*>(e.message.value.data()),
+                                                   e.message.value.size()),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                                  RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    ASSERT_EQ(rd_kafka_flush(producer->get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ASSERT_EQ(store_->OutboxDepth(), 100u);
+
+  OutboxRelay relay(store_.get(), {{{"bootstrap.servers", Bootstrap()}}});
+  relay.Start();
+  WaitForEmptyOutbox();
+  relay.Stop();
+  EXPECT_EQ(relay.Stats().recovered, 40u);
+  EXPECT_EQ(relay.Stats().published, 60u);
+
+  auto records = ReadAll(topic_, 100);
+  std::map<std::string, int> count;
+  for (const auto& r : records) ++count[r.ce_id];
+  ASSERT_EQ(count.size(), 100u);
+  for (const auto& [id, n] : count) EXPECT_EQ(n, 1) << id;
+}
+
+// Produces `ids` (some repeated) to the topic with ce_id headers, round-robin over keys.
+void ProduceIds(const std::string& topic, const std::vector<std::string>& ids) {
+  auto conf = MakeConf({{"bootstrap.servers", Bootstrap()}});
+  auto producer = MakeClient(RD_KAFKA_PRODUCER, *conf);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    rd_kafka_headers_t* h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "ce_id", -1, ids[i].data(), -1);
+    std::string key = "k" + std::to_string(i % 11);
+    ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                                RD_KAFKA_V_KEY(key.data(), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>("1"), 1),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                                RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  ASSERT_EQ(rd_kafka_flush(producer->get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+// A counter projection: adds 1 per applied record, one counter per partition, since members
+// of a group apply different partitions concurrently.
+RecordHandler Counter(Database* db) {
+  return [db](const ConsumedRecord& r, rocksdb::WriteBatch* batch) -> absl::Status {
+    std::string key = "count/" + std::to_string(r.partition);
+    auto v = db->Get(kReadModelFamily, key);
+    if (!v.ok()) return v.status();
+    int64_t n = v->has_value() ? std::stoll(**v) : 0;
+    batch->Put(db->family(kReadModelFamily), key, std::to_string(n + 1));
+    return absl::OkStatus();
+  };
+}
+int64_t Count(Database* db) {
+  int64_t total = 0;
+  for (int p = 0; p < 3; ++p) {
+    auto v = db->Get(kReadModelFamily, "count/" + std::to_string(p));
+    total += v->has_value() ? std::stoll(**v) : 0;
+  }
+  return total;
+}
+void WaitFor(const std::function<bool()>& done) {
+  for (int i = 0; i < 600 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
+TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(NewUuidV7());
+  std::vector<std::string> with_duplicates = ids;
+  for (int i = 0; i < 200; i += 4) with_duplicates.push_back(ids[i]);  // 50 re-deliveries
+  ProduceIds(topic_, with_duplicates);
+
+  ConsumerOptions options{{{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}};
+  {
+    ExactlyOnceConsumer consumer(db_.get(), options, Counter(db_.get()));
+    ASSERT_TRUE(consumer.Start().ok());
+    WaitFor([&] { return consumer.CaughtUp(); });
+    ASSERT_TRUE(consumer.CaughtUp());
+    EXPECT_EQ(consumer.Stats().applied, 250u);
+    EXPECT_EQ(consumer.Stats().duplicates, 50u);
+    consumer.Stop();
+  }
+  EXPECT_EQ(Count(db_.get()), 200);
+  int64_t stored = 0;
+  for (int p = 0; p < 3; ++p) stored += *ExactlyOnceConsumer::StoredOffset(db_.get(), options.name, topic_, p);
+  EXPECT_EQ(stored, 250);
+
+  // A restart (a new group member with the same name and database) applies nothing again,
+  // even though the broker's committed offsets are only a hint.
+  {
+    ExactlyOnceConsumer again(db_.get(), options, Counter(db_.get()));
+    ASSERT_TRUE(again.Start().ok());
+    WaitFor([&] { return again.CaughtUp(); });
+    ASSERT_TRUE(again.CaughtUp());
+    EXPECT_EQ(again.Stats().applied, 0u);
+    again.Stop();
+  }
+  EXPECT_EQ(Count(db_.get()), 200);
+}
+
+TEST_F(KafkaTest, ConsumerStaysExactlyOnceWhenPartitionsMoveBetweenMembers) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3000; ++i) ids.push_back(NewUuidV7());
+  ConsumerOptions options{{{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}};
+  ExactlyOnceConsumer a(db_.get(), options, Counter(db_.get()));
+  ASSERT_TRUE(a.Start().ok());
+  ProduceIds(topic_, std::vector<std::string>(ids.begin(), ids.begin() + 1500));
+  // A second member joins mid-stream: partitions are revoked and reassigned while records
+  // keep arriving; each member must resume at the offsets stored in the database.
+  ExactlyOnceConsumer b(db_.get(), options, Counter(db_.get()));
+  ASSERT_TRUE(b.Start().ok());
+  ProduceIds(topic_, std::vector<std::string>(ids.begin() + 1500, ids.end()));
+  WaitFor([&] { return Count(db_.get()) >= 3000 && a.CaughtUp() && b.CaughtUp(); });
+  a.Stop();  // and one leaves again
+  WaitFor([&] { return b.CaughtUp(); });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  b.Stop();
+  EXPECT_GE(a.Stats().rebalances + b.Stats().rebalances, 3u);
+  EXPECT_EQ(Count(db_.get()), 3000);
+}
+
+}  // namespace
+}  // namespace bo::kafka

@@ -1,0 +1,117 @@
+#include "libs/rpc/service_host.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace bo::rpc {
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? v : fallback;
+}
+
+}  // namespace
+
+absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int default_port,
+                                                 int argc, char** argv) {
+  ServiceConfig config;
+  config.name = name;
+  config.grpc_addr = EnvOr("BO_GRPC_ADDR", "127.0.0.1:" + std::to_string(default_port));
+  config.data_dir = EnvOr("BO_DATA_DIR", "var/data/" + name);
+  config.kafka_bootstrap = EnvOr("KAFKA_BOOTSTRAP", "127.0.0.1:19092");
+
+  CLI::App app{"bo-" + name + ": the " + name + " service of the back-order system"};
+  app.add_option("--grpc-addr", config.grpc_addr, "gRPC listen address host:port (env BO_GRPC_ADDR)");
+  app.add_option("--data-dir", config.data_dir, "directory of this service's RocksDB (env BO_DATA_DIR)");
+  app.add_option("--kafka-bootstrap", config.kafka_bootstrap, "Kafka bootstrap servers (env KAFKA_BOOTSTRAP)");
+  // CLI11 reports through exceptions; they stop here and become a status.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return absl::CancelledError(app.help());
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(std::string(e.what()) + "\n" + app.help());
+  }
+  if (config.grpc_addr.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("--grpc-addr must be host:port, got " + config.grpc_addr);
+  }
+  if (config.data_dir.empty()) return absl::InvalidArgumentError("--data-dir must not be empty");
+  return config;
+}
+
+void ServiceHost::BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+ServiceHost::ServiceHost(ServiceConfig config) : config_(std::move(config)) {}
+
+ServiceHost::~ServiceHost() { Shutdown(std::chrono::milliseconds(0)); }
+
+void ServiceHost::AddService(grpc::Service* service) { services_.push_back(service); }
+
+void ServiceHost::SetReadiness(std::function<bool()> ready) { ready_ = std::move(ready); }
+
+absl::Status ServiceHost::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which lets a second copy of a service silently share the
+  // port with the first; one address must mean one process.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(config_.grpc_addr, grpc::InsecureServerCredentials(), &port_);
+  for (auto* s : services_) builder.RegisterService(s);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    server_.reset();
+    return absl::UnavailableError("cannot listen on " + config_.grpc_addr);
+  }
+  // NOT_SERVING until the readiness function first says otherwise.
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  stopping_ = false;
+  watcher_ = std::thread([this] { WatchReadiness(); });
+  return absl::OkStatus();
+}
+
+void ServiceHost::WatchReadiness() {
+  int last = -1;
+  while (!stopping_) {
+    int now = ready_() ? 1 : 0;
+    if (now != last) {
+      server_->GetHealthCheckService()->SetServingStatus(now == 1);
+      last = now;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+void ServiceHost::WaitForTermination(std::chrono::milliseconds grace) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  Shutdown(grace);
+}
+
+void ServiceHost::Shutdown(std::chrono::milliseconds grace) {
+  if (!server_) return;
+  stopping_ = true;
+  if (watcher_.joinable()) watcher_.join();
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace bo::rpc

@@ -1,0 +1,86 @@
+// ServiceHost: the gRPC server every service runs in, and its configuration.
+//
+//   int main(int argc, char** argv) {
+//     bo::rpc::ServiceHost::BlockTerminationSignals();   // before any thread starts
+//     auto config = bo::rpc::ParseServiceConfig("receiving", 50053, argc, argv);
+//     ...open the database, start consumers...
+//     bo::rpc::ServiceHost host(*config);
+//     host.AddService(&my_service);
+//     host.SetReadiness([&] { return consumer.CaughtUp(); });
+//     host.Start();
+//     host.WaitForTermination();   // returns after SIGTERM/SIGINT and a graceful shutdown
+//   }
+//
+// The host serves the standard health service (grpc.health.v1.Health), SERVING only while the
+// readiness function says the service has caught up with the topics it reads, and server
+// reflection, so grpcurl and load balancers work without the .proto files.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+
+namespace bo::rpc {
+
+struct ServiceConfig {
+  std::string name;             // service name, for logs and health
+  std::string grpc_addr;        // host:port to listen on (port 0 picks a free one)
+  std::string data_dir;         // this service's own RocksDB and files
+  std::string kafka_bootstrap;  // Kafka bootstrap servers
+};
+
+// Reads the configuration from flags, falling back to the environment, then defaults:
+//   --grpc-addr        BO_GRPC_ADDR        127.0.0.1:<default_port>
+//   --data-dir         BO_DATA_DIR         var/data/<name>
+//   --kafka-bootstrap  KAFKA_BOOTSTRAP     127.0.0.1:19092
+// A bad flag is INVALID_ARGUMENT with the usage text; --help is CANCELLED with the usage text
+// (print it and exit 0).
+absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int default_port,
+                                                 int argc, char** argv);
+
+class ServiceHost {
+ public:
+  // Blocks SIGTERM and SIGINT in the calling thread and every thread it starts later, so that
+  // WaitForTermination() can receive them synchronously. Call first thing in main().
+  static void BlockTerminationSignals();
+
+  explicit ServiceHost(ServiceConfig config);
+  ~ServiceHost();
+
+  // Services to serve; they must outlive the host. Call before Start().
+  void AddService(grpc::Service* service);
+  // Health is SERVING only while `ready` returns true (checked every 100 ms). Default: ready.
+  void SetReadiness(std::function<bool()> ready);
+
+  // Binds and starts serving. UNAVAILABLE if the address cannot be bound.
+  absl::Status Start();
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+
+  // Waits for SIGTERM or SIGINT, then shuts down gracefully (NOT_SERVING first, in-flight calls
+  // get up to `grace` to finish).
+  void WaitForTermination(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Shuts down now (same steps), from any thread.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(10));
+
+ private:
+  void WatchReadiness();
+
+  ServiceConfig config_;
+  std::vector<grpc::Service*> services_;
+  std::function<bool()> ready_ = [] { return true; };
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::thread watcher_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace bo::rpc

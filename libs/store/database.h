@@ -1,0 +1,65 @@
+// Database: one RocksDB instance per service process, opened with the column families the
+// shared libraries use. Everything a service writes for one command or one consumed event goes
+// into one WriteBatch across these families, which RocksDB applies atomically.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace bo {
+
+// Column families, by name.
+inline constexpr std::string_view kEventsFamily = "events";            // stream/<agg>/<ver>
+inline constexpr std::string_view kStateFamily = "state";              // aggregate state, versions
+inline constexpr std::string_view kIdempotencyFamily = "idempotency";  // request id -> answer
+inline constexpr std::string_view kOutboxFamily = "outbox";            // seq -> message to publish
+inline constexpr std::string_view kConsumerFamily = "consumer";        // offsets, seen event ids
+inline constexpr std::string_view kReadModelFamily = "readmodel";      // projections
+
+// Converts a RocksDB status to an absl::Status with the same meaning.
+absl::Status FromRocks(const rocksdb::Status& s);
+
+class Database {
+ public:
+  // Opens (creating if needed) the database at `path` with the standard column families plus
+  // `extra_families`.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(
+      const std::string& path, const std::vector<std::string>& extra_families = {});
+
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  rocksdb::DB* db() { return db_.get(); }
+  // The handle of a column family opened with this database; aborts on an unknown name, which
+  // is a programming error, not an input error.
+  rocksdb::ColumnFamilyHandle* family(std::string_view name) const;
+
+  // Applies `batch` atomically. With `sync`, returns only after the WAL is on disk (fsync):
+  // what commands need before they are acknowledged. Without it the write survives a process
+  // crash (it is in the OS page cache) but not a power cut; after a power cut RocksDB recovers a
+  // consistent prefix, which is enough for consumers that store their offsets in the same batch.
+  absl::Status Write(rocksdb::WriteBatch* batch, bool sync);
+
+  // Point read; NotFound is returned as std::nullopt.
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view family, std::string_view key);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Database() = default;
+  std::string path_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;
+};
+
+}  // namespace bo

@@ -58,6 +58,7 @@ absl::Status ExactlyOnceConsumer::Start() {
       {"isolation.level", "read_committed"},
       {"enable.partition.eof", "false"},
   };
+  if (!options_.instance_id.empty()) settings["group.instance.id"] = options_.instance_id;
   for (const auto& [k, v] : options_.consumer_config) settings[k] = v;
   auto conf = MakeConf(settings);
   if (!conf.ok()) return conf.status();

@@ -51,6 +51,10 @@ struct ConsumerOptions {
   // Name of this consumer within the Database: offsets and seen ids are kept under it.
   std::string name;
   std::vector<std::string> topics;
+  // Static group membership (group.instance.id). Set it to a name stable across restarts of
+  // the same instance: a restarted process then takes its partitions back at once instead of
+  // waiting for the group to notice that the killed one is gone (session timeout).
+  std::string instance_id;
   int64_t seen_window = 1'000'000;
   std::chrono::milliseconds retry_backoff{200};
 };

@@ -9,49 +9,15 @@
 #include "libs/kafka/exactly_once_consumer.h"
 #include "libs/kafka/outbox_relay.h"
 #include "libs/kafka/partitioner.h"
+#include "libs/kafka/testing.h"
 #include "libs/kafka/topic_admin.h"
 
 namespace bo::kafka {
 namespace {
 
-std::string Bootstrap() {
-  const char* b = std::getenv("KAFKA_BOOTSTRAP");
-  return b ? b : "";
-}
-
-struct Record {
-  std::string key, value, ce_id, ce_type;
-  int32_t partition;
-  Headers headers;
-};
-
-// Reads every record of `topic` from the beginning (a plain consumer, no group state).
-std::vector<Record> ReadAll(const std::string& topic, size_t expect,
-                            std::chrono::seconds limit = std::chrono::seconds(60)) {
-  auto conf = MakeConf({{"bootstrap.servers", Bootstrap()},
-                        {"group.id", "reader-" + NewUuidV7()},
-                        {"auto.offset.reset", "earliest"},
-                        {"enable.auto.commit", "false"}});
-  auto rk = MakeClient(RD_KAFKA_CONSUMER, *conf);
-  PartitionList topics(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(topics.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_subscribe(rk->get(), topics.get());
-  std::vector<Record> out;
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  auto quiet_until = std::chrono::steady_clock::time_point::max();
-  // Read until `expect` records arrived and then 2 s of silence (to catch extra duplicates).
-  while (std::chrono::steady_clock::now() < std::min(deadline, quiet_until)) {
-    Message m(rd_kafka_consumer_poll(rk->get(), 200));
-    if (!m || m->err) continue;
-    out.push_back({std::string(static_cast<const char*>(m->key), m->key_len),
-                   std::string(static_cast<const char*>(m->payload), m->len),
-                   HeaderValue(m.get(), "ce_id"), HeaderValue(m.get(), "ce_type"), m->partition,
-                   MessageHeaders(m.get())});
-    if (out.size() >= expect) quiet_until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  }
-  rd_kafka_consumer_close(rk->get());
-  return out;
-}
+using testing::Bootstrap;
+using testing::ProduceIds;
+using testing::ReadAll;
 
 class KafkaTest : public ::testing::Test {
  protected:
@@ -171,24 +137,6 @@ TEST_F(KafkaTest, RelayRecognisesEntriesPublishedBeforeACrashAndDoesNotSendThemA
   for (const auto& [id, n] : count) EXPECT_EQ(n, 1) << id;
 }
 
-// Produces `ids` (some repeated) to the topic with ce_id headers, round-robin over keys.
-void ProduceIds(const std::string& topic, const std::vector<std::string>& ids) {
-  auto conf = MakeConf({{"bootstrap.servers", Bootstrap()}});
-  auto producer = MakeClient(RD_KAFKA_PRODUCER, *conf);
-  for (size_t i = 0; i < ids.size(); ++i) {
-    rd_kafka_headers_t* h = rd_kafka_headers_new(1);
-    rd_kafka_header_add(h, "ce_id", -1, ids[i].data(), -1);
-    std::string key = "k" + std::to_string(i % 11);
-    ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                RD_KAFKA_V_KEY(key.data(), key.size()),
-                                RD_KAFKA_V_VALUE(const_cast<char*>("1"), 1),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                                RD_KAFKA_V_END),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
-  }
-  ASSERT_EQ(rd_kafka_flush(producer->get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
-}
-
 // A counter projection: adds 1 per applied record, one counter per partition, since members
 // of a group apply different partitions concurrently.
 RecordHandler Counter(Database* db) {
@@ -218,9 +166,9 @@ TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
   for (int i = 0; i < 200; ++i) ids.push_back(NewUuidV7());
   std::vector<std::string> with_duplicates = ids;
   for (int i = 0; i < 200; i += 4) with_duplicates.push_back(ids[i]);  // 50 re-deliveries
-  ProduceIds(topic_, with_duplicates);
+  ASSERT_TRUE(ProduceIds(topic_, with_duplicates));
 
-  ConsumerOptions options{{{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}};
+  ConsumerOptions options{{{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
   {
     ExactlyOnceConsumer consumer(db_.get(), options, Counter(db_.get()));
     ASSERT_TRUE(consumer.Start().ok());
@@ -251,15 +199,15 @@ TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
 TEST_F(KafkaTest, ConsumerStaysExactlyOnceWhenPartitionsMoveBetweenMembers) {
   std::vector<std::string> ids;
   for (int i = 0; i < 3000; ++i) ids.push_back(NewUuidV7());
-  ConsumerOptions options{{{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}};
+  ConsumerOptions options{{{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
   ExactlyOnceConsumer a(db_.get(), options, Counter(db_.get()));
   ASSERT_TRUE(a.Start().ok());
-  ProduceIds(topic_, std::vector<std::string>(ids.begin(), ids.begin() + 1500));
+  ASSERT_TRUE(ProduceIds(topic_, std::vector<std::string>(ids.begin(), ids.begin() + 1500)));
   // A second member joins mid-stream: partitions are revoked and reassigned while records
   // keep arriving; each member must resume at the offsets stored in the database.
   ExactlyOnceConsumer b(db_.get(), options, Counter(db_.get()));
   ASSERT_TRUE(b.Start().ok());
-  ProduceIds(topic_, std::vector<std::string>(ids.begin() + 1500, ids.end()));
+  ASSERT_TRUE(ProduceIds(topic_, std::vector<std::string>(ids.begin() + 1500, ids.end())));
   WaitFor([&] { return Count(db_.get()) >= 3000 && a.CaughtUp() && b.CaughtUp(); });
   a.Stop();  // and one leaves again
   WaitFor([&] { return b.CaughtUp(); });

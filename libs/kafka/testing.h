@@ -1,0 +1,30 @@
+// Test support: plain producing and reading, independent of the relay and consumer under test.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "libs/kafka/client.h"
+
+namespace bo::kafka::testing {
+
+// KAFKA_BOOTSTRAP from the environment ("" if unset).
+std::string Bootstrap();
+
+struct Record {
+  std::string key, value, ce_id, ce_type;
+  int32_t partition = 0;
+  Headers headers;
+};
+
+// Reads every record of `topic` from the beginning with a fresh group: until `expect` records
+// arrived and then 2 s of silence (so extra duplicates are caught too), or until `limit`.
+std::vector<Record> ReadAll(const std::string& topic, size_t expect,
+                            std::chrono::seconds limit = std::chrono::seconds(60));
+
+// Produces one record per id (ids may repeat) with a ce_id header, keys round-robin over 11.
+// Returns false if any produce or the final flush failed.
+bool ProduceIds(const std::string& topic, const std::vector<std::string>& ids);
+
+}  // namespace bo::kafka::testing

@@ -21,7 +21,8 @@ int CreateTopics(const std::string& bootstrap, int partitions) {
     std::fprintf(stderr, "create-topics: %s\n", s.ToString().c_str());
     return 1;
   }
-  for (const auto& t : topics) std::printf("topic %s (%d partitions)\n", t.name.c_str(), t.partitions);
+  for (const auto& t : topics)
+    std::printf("topic %s (%d partitions)\n", t.name.c_str(), t.partitions);
   return 0;
 }
 
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
   int partitions = 6;
   auto* create = app.add_subcommand("create-topics", "create the event topics (idempotent)");
   create->add_option("--bootstrap", bootstrap, "Kafka bootstrap servers (env KAFKA_BOOTSTRAP)");
-  create->add_option("--partitions", partitions, "partitions per topic")->check(CLI::Range(1, 1000));
+  create->add_option("--partitions", partitions, "partitions per topic")
+      ->check(CLI::Range(1, 1000));
 
   std::string addr, service;
   int wait_seconds = 0;

@@ -51,9 +51,8 @@ Headers MessageHeaders(const rd_kafka_message_t* m) {
   const char* name;
   const void* value;
   size_t size;
-  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
+  for (size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
     out.emplace_back(name, value ? std::string(static_cast<const char*>(value), size) : "");
   }
   return out;
@@ -71,9 +70,8 @@ std::string HeaderValue(const rd_kafka_message_t* m, const char* name) {
   return std::string(static_cast<const char*>(value), size);
 }
 
-Headers CloudEventHeaders(const std::string& id, const std::string& type,
-                          const std::string& source, absl::Time time,
-                          const std::string& content_type) {
+Headers CloudEventHeaders(const std::string& id, const std::string& type, const std::string& source,
+                          absl::Time time, const std::string& content_type) {
   return {{"ce_specversion", "1.0"},
           {"ce_id", id},
           {"ce_type", type},

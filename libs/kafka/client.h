@@ -51,8 +51,8 @@ std::string HeaderValue(const rd_kafka_message_t* m, const char* name);
 
 // CloudEvents Kafka binding (binary mode) headers for an event: ce_specversion, ce_id,
 // ce_type, ce_source, ce_time (RFC 3339) and content-type.
-Headers CloudEventHeaders(const std::string& id, const std::string& type,
-                          const std::string& source, absl::Time time,
+Headers CloudEventHeaders(const std::string& id, const std::string& type, const std::string& source,
+                          absl::Time time,
                           const std::string& content_type = "application/protobuf");
 
 }  // namespace bo::kafka

@@ -135,7 +135,8 @@ void ExactlyOnceConsumer::OnRebalance(rd_kafka_resp_err_t err,
     if (cooperative) {
       rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, partitions);
       if (e) {
-        spdlog::error("consumer {}: incremental assign: {}", options_.name, rd_kafka_error_string(e));
+        spdlog::error("consumer {}: incremental assign: {}", options_.name,
+                      rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
       }
     } else {
@@ -168,7 +169,8 @@ bool ExactlyOnceConsumer::Apply(const rd_kafka_message_t* m) {
   r.key = std::string_view(static_cast<const char*>(m->key), m->key_len);
   r.value = std::string_view(static_cast<const char*>(m->payload), m->len);
   r.event_id = HeaderValue(m, "ce_id");
-  if (r.event_id.empty()) r.event_id = absl::StrCat(std::string(r.topic), "/", r.partition, "/", r.offset);
+  if (r.event_id.empty())
+    r.event_id = absl::StrCat(std::string(r.topic), "/", r.partition, "/", r.offset);
   r.type = HeaderValue(m, "ce_type");
   rd_kafka_timestamp_type_t tstype;
   r.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
@@ -276,8 +278,8 @@ ConsumerStats ExactlyOnceConsumer::Stats() const {
   s.rebalances = rebalances_;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [tp, st] : partitions_) {
-    s.partitions.push_back({tp.first, tp.second, st.next_offset,
-                            std::max(st.high_watermark, st.next_offset)});
+    s.partitions.push_back(
+        {tp.first, tp.second, st.next_offset, std::max(st.high_watermark, st.next_offset)});
   }
   return s;
 }

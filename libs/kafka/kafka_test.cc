@@ -81,7 +81,8 @@ TEST_F(KafkaTest, RelayPublishesEveryEntryOnceInOrderWithCloudEventHeadersThenRe
     EXPECT_EQ(r.partition, PartitionForKey(r.key, 3)) << "Java-compatible partitioning";
     std::set<std::string> names;
     for (const auto& h : r.headers) names.insert(h.first);
-    for (const char* h : {"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "content-type"}) {
+    for (const char* h :
+         {"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "content-type"}) {
       EXPECT_TRUE(names.count(h)) << h;
     }
   }
@@ -110,14 +111,14 @@ TEST_F(KafkaTest, RelayRecognisesEntriesPublishedBeforeACrashAndDoesNotSendThemA
     for (const auto& e : *first) {
       rd_kafka_headers_t* h = rd_kafka_headers_new(1);
       rd_kafka_header_add(h, "ce_id", -1, e.message.event_id.data(), -1);
-      ASSERT_EQ(rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
-                                  RD_KAFKA_V_PARTITION(PartitionForKey(e.message.key, 3)),
-                                  RD_KAFKA_V_KEY(e.message.key.data(), e.message.key.size()),
-                                  RD_KAFKA_V_VALUE(const_cast<char*>(e.message.value.data()),
-                                                   e.message.value.size()),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                                  RD_KAFKA_V_END),
-                RD_KAFKA_RESP_ERR_NO_ERROR);
+      ASSERT_EQ(
+          rd_kafka_producev(
+              producer->get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
+              RD_KAFKA_V_PARTITION(PartitionForKey(e.message.key, 3)),
+              RD_KAFKA_V_KEY(e.message.key.data(), e.message.key.size()),
+              RD_KAFKA_V_VALUE(const_cast<char*>(e.message.value.data()), e.message.value.size()),
+              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END),
+          RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     ASSERT_EQ(rd_kafka_flush(producer->get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
@@ -158,7 +159,8 @@ int64_t Count(Database* db) {
   return total;
 }
 void WaitFor(const std::function<bool()>& done) {
-  for (int i = 0; i < 600 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 600 && !done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
@@ -168,7 +170,8 @@ TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
   for (int i = 0; i < 200; i += 4) with_duplicates.push_back(ids[i]);  // 50 re-deliveries
   ASSERT_TRUE(ProduceIds(topic_, with_duplicates));
 
-  ConsumerOptions options{{{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
+  ConsumerOptions options{
+      {{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
   {
     ExactlyOnceConsumer consumer(db_.get(), options, Counter(db_.get()));
     ASSERT_TRUE(consumer.Start().ok());
@@ -180,7 +183,8 @@ TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
   }
   EXPECT_EQ(Count(db_.get()), 200);
   int64_t stored = 0;
-  for (int p = 0; p < 3; ++p) stored += *ExactlyOnceConsumer::StoredOffset(db_.get(), options.name, topic_, p);
+  for (int p = 0; p < 3; ++p)
+    stored += *ExactlyOnceConsumer::StoredOffset(db_.get(), options.name, topic_, p);
   EXPECT_EQ(stored, 250);
 
   // A restart (a new group member with the same name and database) applies nothing again,
@@ -199,7 +203,8 @@ TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
 TEST_F(KafkaTest, ConsumerStaysExactlyOnceWhenPartitionsMoveBetweenMembers) {
   std::vector<std::string> ids;
   for (int i = 0; i < 3000; ++i) ids.push_back(NewUuidV7());
-  ConsumerOptions options{{{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
+  ConsumerOptions options{
+      {{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
   ExactlyOnceConsumer a(db_.get(), options, Counter(db_.get()));
   ASSERT_TRUE(a.Start().ok());
   ASSERT_TRUE(ProduceIds(topic_, std::vector<std::string>(ids.begin(), ids.begin() + 1500)));

@@ -214,8 +214,7 @@ absl::Status OutboxRelay::Produce(const OutboxEntry& e) {
         RD_KAFKA_V_KEY(const_cast<char*>(e.message.key.data()), e.message.key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(e.message.value.data()), e.message.value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
-        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(e.seq))),
-        RD_KAFKA_V_END);
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(e.seq))), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();  // headers now owned
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || stop_) {
       rd_kafka_headers_destroy(headers);

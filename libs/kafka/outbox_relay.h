@@ -39,10 +39,10 @@ struct RelayOptions {
 };
 
 struct RelayStats {
-  uint64_t published = 0;         // delivery reports that succeeded
+  uint64_t published = 0;          // delivery reports that succeeded
   uint64_t delivery_failures = 0;  // delivery reports that failed (entry kept, resent)
-  uint64_t resyncs = 0;           // times the relay re-checked Kafka against its outbox
-  uint64_t recovered = 0;         // entries found already in Kafka during a resync
+  uint64_t resyncs = 0;            // times the relay re-checked Kafka against its outbox
+  uint64_t recovered = 0;          // entries found already in Kafka during a resync
   uint64_t outbox_depth = 0;
 };
 
@@ -77,9 +77,9 @@ class OutboxRelay {
   // Used only by the relay thread.
   Handle producer_;
   std::map<std::string, int32_t> partitions_;  // topic -> partition count
-  uint64_t cursor_ = 0;                         // highest seq handed to the producer
+  uint64_t cursor_ = 0;                        // highest seq handed to the producer
   bool needs_resync_ = true;
-  std::vector<uint64_t> delivered_;             // seqs to remove from the outbox
+  std::vector<uint64_t> delivered_;  // seqs to remove from the outbox
 
   std::atomic<uint64_t> published_{0}, delivery_failures_{0}, resyncs_{0}, recovered_{0};
 };

@@ -40,8 +40,7 @@ int32_t Murmur2(std::string_view data) {
 }
 
 int32_t PartitionForKey(std::string_view key, int32_t partition_count) {
-  return static_cast<int32_t>(static_cast<uint32_t>(Murmur2(key)) & 0x7fffffffu) %
-         partition_count;
+  return static_cast<int32_t>(static_cast<uint32_t>(Murmur2(key)) & 0x7fffffffu) % partition_count;
 }
 
 }  // namespace bo::kafka

@@ -50,11 +50,10 @@ bool ProduceIds(const std::string& topic, const std::vector<std::string>& ids) {
     rd_kafka_header_add(h, "ce_id", -1, ids[i].data(), -1);
     std::string key = "k" + std::to_string(i % 11);
     rd_kafka_resp_err_t err;
-    while ((err = rd_kafka_producev(producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                                    RD_KAFKA_V_KEY(key.data(), key.size()),
-                                    RD_KAFKA_V_VALUE(const_cast<char*>("1"), 1),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                    RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)) ==
+    while ((err = rd_kafka_producev(
+                producer->get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>("1"), 1),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)) ==
            RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(producer->get(), 100);
     }

@@ -25,7 +25,8 @@ absl::Status EnsureTopics(const Config& client_config, const std::vector<TopicSp
     new_topics.push_back(nt);
   }
   if (status.ok()) {
-    rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_t* options =
+        rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
     rd_kafka_AdminOptions_set_operation_timeout(options, static_cast<int>(timeout.count()), err,
                                                 sizeof err);
     rd_kafka_queue_t* queue = rd_kafka_queue_new(rk->get());
@@ -42,7 +43,8 @@ absl::Status EnsureTopics(const Config& client_config, const std::vector<TopicSp
       for (size_t i = 0; i < n && status.ok(); ++i) {
         rd_kafka_resp_err_t e = rd_kafka_topic_result_error(results[i]);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-          status = FromKafka(e, absl::StrCat("create topic ", rd_kafka_topic_result_name(results[i])));
+          status =
+              FromKafka(e, absl::StrCat("create topic ", rd_kafka_topic_result_name(results[i])));
         }
       }
     }

@@ -27,9 +27,12 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
   config.kafka_bootstrap = EnvOr("KAFKA_BOOTSTRAP", "127.0.0.1:19092");
 
   CLI::App app{"bo-" + name + ": the " + name + " service of the back-order system"};
-  app.add_option("--grpc-addr", config.grpc_addr, "gRPC listen address host:port (env BO_GRPC_ADDR)");
-  app.add_option("--data-dir", config.data_dir, "directory of this service's RocksDB (env BO_DATA_DIR)");
-  app.add_option("--kafka-bootstrap", config.kafka_bootstrap, "Kafka bootstrap servers (env KAFKA_BOOTSTRAP)");
+  app.add_option("--grpc-addr", config.grpc_addr,
+                 "gRPC listen address host:port (env BO_GRPC_ADDR)");
+  app.add_option("--data-dir", config.data_dir,
+                 "directory of this service's RocksDB (env BO_DATA_DIR)");
+  app.add_option("--kafka-bootstrap", config.kafka_bootstrap,
+                 "Kafka bootstrap servers (env KAFKA_BOOTSTRAP)");
   // CLI11 reports through exceptions; they stop here and become a status.
   try {
     app.parse(argc, argv);

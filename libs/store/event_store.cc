@@ -119,8 +119,8 @@ absl::Status EventStore::Commit(const CommitRequest& request) {
     auto version = StreamVersion(a.aggregate_id);
     if (!version.ok()) return version.status();
     if (*version != a.expected_version) {
-      return absl::AbortedError(absl::StrCat("stream ", a.aggregate_id, " is at version ",
-                                             *version, ", expected ", a.expected_version,
+      return absl::AbortedError(absl::StrCat("stream ", a.aggregate_id, " is at version ", *version,
+                                             ", expected ", a.expected_version,
                                              ": it changed concurrently; read it again"));
     }
     uint64_t v = a.expected_version;

@@ -142,7 +142,8 @@ TEST_F(EventStoreTest, ConcurrentCommandsOnOneAggregateNeverOverwrite) {
       for (int i = 0; i < kEach; ++i) {
         for (;;) {
           CommitRequest c;
-          c.appends.push_back({"hot", *store_->StreamVersion("hot"),
+          c.appends.push_back({"hot",
+                               *store_->StreamVersion("hot"),
                                {std::to_string(w) + ":" + std::to_string(i)}});
           c.outbox.push_back(Msg(std::to_string(w) + ":" + std::to_string(i)));
           absl::Status s = store_->Commit(c);

@@ -45,8 +45,8 @@ int ServiceRuntime::Run(std::vector<Subscription> subscriptions,
   for (auto& sub : subscriptions) {
     // One instance per service here, so the consumer name doubles as its static member id.
     kafka::ConsumerOptions options{kafka_config, sub.name, sub.topics, /*instance_id=*/sub.name};
-    consumers.push_back(std::make_unique<kafka::ExactlyOnceConsumer>(db_.get(), options,
-                                                                     std::move(sub.handler)));
+    consumers.push_back(
+        std::make_unique<kafka::ExactlyOnceConsumer>(db_.get(), options, std::move(sub.handler)));
     absl::Status s = consumers.back()->Start();
     if (!s.ok()) {
       spdlog::critical("{}: consumer {}: {}", config_.name, sub.name, s.ToString());

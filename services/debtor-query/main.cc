@@ -4,5 +4,9 @@
 
 int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("debtor-query", 50054, argc, argv);
-  return runtime->Run({{"debtor-query", {bo::kDebtorQueryTopic, bo::kInvoicingTopic, bo::kPurchasingTopic, bo::kReceivingTopic}, bo::CountEventsByType(runtime->database())}}, {});
+  return runtime->Run(
+      {{"debtor-query",
+        {bo::kDebtorQueryTopic, bo::kInvoicingTopic, bo::kPurchasingTopic, bo::kReceivingTopic},
+        bo::CountEventsByType(runtime->database())}},
+      {});
 }

@@ -4,5 +4,8 @@
 
 int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("invoicing", 50051, argc, argv);
-  return runtime->Run({{"invoicing", {bo::kDebtorQueryTopic, bo::kPurchasingTopic, bo::kReceivingTopic}, bo::CountEventsByType(runtime->database())}}, {});
+  return runtime->Run({{"invoicing",
+                        {bo::kDebtorQueryTopic, bo::kPurchasingTopic, bo::kReceivingTopic},
+                        bo::CountEventsByType(runtime->database())}},
+                      {});
 }

@@ -4,5 +4,8 @@
 
 int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("purchasing", 50052, argc, argv);
-  return runtime->Run({{"purchasing", {bo::kInvoicingTopic, bo::kReceivingTopic}, bo::CountEventsByType(runtime->database())}}, {});
+  return runtime->Run({{"purchasing",
+                        {bo::kInvoicingTopic, bo::kReceivingTopic},
+                        bo::CountEventsByType(runtime->database())}},
+                      {});
 }

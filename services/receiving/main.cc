@@ -4,5 +4,6 @@
 
 int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("receiving", 50053, argc, argv);
-  return runtime->Run({{"receiving", {bo::kInvoicingTopic}, bo::CountEventsByType(runtime->database())}}, {});
+  return runtime->Run(
+      {{"receiving", {bo::kInvoicingTopic}, bo::CountEventsByType(runtime->database())}}, {});
 }

@@ -19,10 +19,10 @@
 namespace bo {
 namespace {
 
-using kafka::testing::Bootstrap;
 using ::bo::testing::KillHard;
 using ::bo::testing::Spawn;
 using ::bo::testing::WaitExit;
+using kafka::testing::Bootstrap;
 
 class CrashTest : public ::testing::Test {
  protected:
@@ -127,10 +127,9 @@ TEST_F(CrashTest, ConsumerKilledMidStreamCountsEveryEventExactlyOnce) {
   constexpr int kEvents = 60000, kKills = 10;
   std::vector<std::string> ids;
   for (int i = 0; i < kEvents; ++i) ids.push_back(absl::StrFormat("%s-%06d", run_id_, i));
-  const std::vector<std::string> args = {"--data-dir",  (dir_ / "db").string(),
-                                         "--bootstrap", Bootstrap(),
-                                         "--topic",     topic_,
-                                         "--name",      "counter-" + run_id_};
+  const std::vector<std::string> args = {
+      "--data-dir", (dir_ / "db").string(), "--bootstrap", Bootstrap(), "--topic", topic_,
+      "--name",     "counter-" + run_id_};
   // Every event once, and 1 in 10 of them again (a re-delivery with the same id).
   std::vector<std::string> stream = ids;
   for (int i = 0; i < kEvents; i += 10) stream.push_back(ids[i]);

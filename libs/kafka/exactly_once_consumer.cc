@@ -48,6 +48,19 @@ absl::StatusOr<int64_t> ExactlyOnceConsumer::StoredOffset(Database* db, const st
   return std::stoll(**v);
 }
 
+absl::Status ExactlyOnceConsumer::Forget(Database* db, const std::string& name) {
+  rocksdb::WriteBatch batch;
+  rocksdb::ColumnFamilyHandle* cf = db->family(kConsumerFamily);
+  for (const char* kind : {"off", "seen", "slog"}) {
+    // Every key of this consumer starts with kind NUL name NUL; NUL+1 bounds the range.
+    std::string begin = Join({kind, name, ""});
+    std::string end = begin;
+    end.back() = '\x01';
+    batch.DeleteRange(cf, begin, end);
+  }
+  return db->Write(&batch, /*sync=*/true);
+}
+
 absl::Status ExactlyOnceConsumer::Start() {
   Config settings = {
       {"group.id", options_.name},

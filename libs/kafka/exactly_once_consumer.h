@@ -92,6 +92,11 @@ class ExactlyOnceConsumer {
 
   ConsumerStats Stats() const;
 
+  // Deletes everything the consumer `name` keeps in `db` (offsets, seen ids), so that the next
+  // start replays its topics from the beginning: with the projection's own keys deleted too,
+  // this rebuilds a read model from the topics (guarantee 7). Only while that consumer is stopped.
+  static absl::Status Forget(Database* db, const std::string& name);
+
   // The next offset this consumer would apply for a partition, as stored (0 if none).
   static absl::StatusOr<int64_t> StoredOffset(Database* db, const std::string& name,
                                               const std::string& topic, int32_t partition);

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/ids.h"
 #include "spdlog/spdlog.h"
@@ -45,7 +46,11 @@ absl::StatusOr<int64_t> ExactlyOnceConsumer::StoredOffset(Database* db, const st
   auto v = db->Get(kConsumerFamily, OffsetKey(name, topic, partition));
   if (!v.ok()) return v.status();
   if (!v->has_value()) return 0;
-  return std::stoll(**v);
+  int64_t offset = 0;
+  if (!absl::SimpleAtoi(**v, &offset)) {
+    return absl::DataLossError(absl::StrCat("stored offset of ", name, " is not a number"));
+  }
+  return offset;
 }
 
 absl::Status ExactlyOnceConsumer::Forget(Database* db, const std::string& name) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/ids.h"
 #include "rocksdb/iterator.h"
@@ -56,7 +57,8 @@ bool DecodeOutbox(std::string_view in, OutboxMessage* m) {
       !GetField(&in, &m->event_id) || !GetField(&in, &count)) {
     return false;
   }
-  size_t n = std::stoul(count);
+  size_t n = 0;
+  if (!absl::SimpleAtoi(count, &n) || n > in.size()) return false;
   m->headers.resize(n);
   for (auto& [k, v] : m->headers) {
     if (!GetField(&in, &k) || !GetField(&in, &v)) return false;
@@ -74,7 +76,9 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(Database* db) {
   uint64_t last = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++depth;
-    last = std::stoull(it->key().ToString());
+    if (!absl::SimpleAtoi(it->key().ToString(), &last)) {
+      return absl::DataLossError("outbox key is not a sequence number: " + it->key().ToString());
+    }
   }
   if (!it->status().ok()) return FromRocks(it->status());
   // Sequence numbers continue after the highest entry still waiting. Entries already removed
@@ -92,8 +96,15 @@ std::mutex& EventStore::StripeFor(const std::string& key) {
 absl::Status EventStore::Commit(const CommitRequest& request) {
   // Lock every stripe the command touches, in index order so two commands never deadlock.
   std::vector<size_t> stripe_ids;
+  std::set<std::string_view> aggregates;
   for (const auto& a : request.appends) {
     if (a.aggregate_id.empty()) return absl::InvalidArgumentError("aggregate_id is empty");
+    // Two appends to one stream would both be checked against the same version and then write
+    // the same keys: one append per stream per commit.
+    if (!aggregates.insert(a.aggregate_id).second) {
+      return absl::InvalidArgumentError("stream " + a.aggregate_id +
+                                        " appears twice in one commit");
+    }
     stripe_ids.push_back(std::hash<std::string>{}(a.aggregate_id) % kStripes);
   }
   if (request.idempotency) {
@@ -181,7 +192,11 @@ absl::StatusOr<uint64_t> EventStore::StreamVersion(const std::string& aggregate_
   it->SeekForPrev(prefix + std::string(20, '9'));
   if (!it->status().ok()) return FromRocks(it->status());
   if (!it->Valid() || !it->key().starts_with(prefix)) return 0;
-  return std::stoull(it->key().ToString().substr(prefix.size()));
+  uint64_t version = 0;
+  if (!absl::SimpleAtoi(it->key().ToString().substr(prefix.size()), &version)) {
+    return absl::DataLossError("bad event key in stream " + aggregate_id);
+  }
+  return version;
 }
 
 absl::StatusOr<std::optional<std::string>> EventStore::GetState(const std::string& key) {
@@ -203,7 +218,10 @@ absl::StatusOr<std::vector<OutboxEntry>> EventStore::ReadOutbox(uint64_t after, 
   std::unique_ptr<rocksdb::Iterator> it(
       db_->db()->NewIterator(rocksdb::ReadOptions(), db_->family(kOutboxFamily)));
   for (it->Seek(SortableNumber(after + 1)); it->Valid() && entries.size() < max; it->Next()) {
-    uint64_t seq = std::stoull(it->key().ToString());
+    uint64_t seq = 0;
+    if (!absl::SimpleAtoi(it->key().ToString(), &seq)) {
+      return absl::DataLossError("outbox key is not a sequence number: " + it->key().ToString());
+    }
     if (seq > limit) break;
     OutboxEntry e;
     e.seq = seq;

@@ -96,6 +96,14 @@ TEST_F(EventStoreTest, CommitsEventsStateAnswerAndOutboxTogetherDurably) {
   EXPECT_EQ(store_->OutboxDepth(), 1u);
 }
 
+TEST_F(EventStoreTest, TwoAppendsToOneStreamInOneCommitAreRejected) {
+  CommitRequest c;
+  c.appends.push_back({"agg-1", 0, {"e1"}});
+  c.appends.push_back({"agg-1", 0, {"e2"}});
+  EXPECT_EQ(store_->Commit(c).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*store_->StreamVersion("agg-1"), 0u);
+}
+
 TEST_F(EventStoreTest, ARepeatedRequestIdChangesNothing) {
   CommitRequest c;
   c.appends.push_back({"agg-1", 0, {"e1"}});

@@ -16,6 +16,8 @@ namespace bo::kafka {
 namespace {
 
 using testing::Bootstrap;
+using testing::CountedTotal;
+using testing::PartitionCounter;
 using testing::ProduceIds;
 using testing::ReadAll;
 
@@ -138,26 +140,6 @@ TEST_F(KafkaTest, RelayRecognisesEntriesPublishedBeforeACrashAndDoesNotSendThemA
   for (const auto& [id, n] : count) EXPECT_EQ(n, 1) << id;
 }
 
-// A counter projection: adds 1 per applied record, one counter per partition, since members
-// of a group apply different partitions concurrently.
-RecordHandler Counter(Database* db) {
-  return [db](const ConsumedRecord& r, rocksdb::WriteBatch* batch) -> absl::Status {
-    std::string key = "count/" + std::to_string(r.partition);
-    auto v = db->Get(kReadModelFamily, key);
-    if (!v.ok()) return v.status();
-    int64_t n = v->has_value() ? std::stoll(**v) : 0;
-    batch->Put(db->family(kReadModelFamily), key, std::to_string(n + 1));
-    return absl::OkStatus();
-  };
-}
-int64_t Count(Database* db) {
-  int64_t total = 0;
-  for (int p = 0; p < 3; ++p) {
-    auto v = db->Get(kReadModelFamily, "count/" + std::to_string(p));
-    total += v->has_value() ? std::stoll(**v) : 0;
-  }
-  return total;
-}
 void WaitFor(const std::function<bool()>& done) {
   for (int i = 0; i < 600 && !done(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -173,7 +155,7 @@ TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
   ConsumerOptions options{
       {{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
   {
-    ExactlyOnceConsumer consumer(db_.get(), options, Counter(db_.get()));
+    ExactlyOnceConsumer consumer(db_.get(), options, PartitionCounter(db_.get()));
     ASSERT_TRUE(consumer.Start().ok());
     WaitFor([&] { return consumer.CaughtUp(); });
     ASSERT_TRUE(consumer.CaughtUp());
@@ -181,7 +163,7 @@ TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
     EXPECT_EQ(consumer.Stats().duplicates, 50u);
     consumer.Stop();
   }
-  EXPECT_EQ(Count(db_.get()), 200);
+  EXPECT_EQ(CountedTotal(db_.get()), 200);
   int64_t stored = 0;
   for (int p = 0; p < 3; ++p)
     stored += *ExactlyOnceConsumer::StoredOffset(db_.get(), options.name, topic_, p);
@@ -190,14 +172,14 @@ TEST_F(KafkaTest, ConsumerAppliesEachEventIdOnceAndResumesFromItsOwnOffsets) {
   // A restart (a new group member with the same name and database) applies nothing again,
   // even though the broker's committed offsets are only a hint.
   {
-    ExactlyOnceConsumer again(db_.get(), options, Counter(db_.get()));
+    ExactlyOnceConsumer again(db_.get(), options, PartitionCounter(db_.get()));
     ASSERT_TRUE(again.Start().ok());
     WaitFor([&] { return again.CaughtUp(); });
     ASSERT_TRUE(again.CaughtUp());
     EXPECT_EQ(again.Stats().applied, 0u);
     again.Stop();
   }
-  EXPECT_EQ(Count(db_.get()), 200);
+  EXPECT_EQ(CountedTotal(db_.get()), 200);
 }
 
 // Everything in one column family, in key order, as one string: a byte-for-byte dump.
@@ -218,7 +200,7 @@ TEST_F(KafkaTest, ForgettingAConsumerRebuildsItsReadModelFromTheTopicByteForByte
   ConsumerOptions options{
       {{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
   auto run_to_end = [&] {
-    ExactlyOnceConsumer consumer(db_.get(), options, Counter(db_.get()));
+    ExactlyOnceConsumer consumer(db_.get(), options, PartitionCounter(db_.get()));
     ASSERT_TRUE(consumer.Start().ok());
     WaitFor([&] { return consumer.CaughtUp(); });
     ASSERT_TRUE(consumer.CaughtUp());
@@ -238,7 +220,7 @@ TEST_F(KafkaTest, ForgettingAConsumerRebuildsItsReadModelFromTheTopicByteForByte
 
   run_to_end();
   EXPECT_EQ(Dump(db_.get(), kReadModelFamily), before);
-  EXPECT_EQ(Count(db_.get()), 500);
+  EXPECT_EQ(CountedTotal(db_.get()), 500);
 }
 
 TEST_F(KafkaTest, ConsumerStaysExactlyOnceWhenPartitionsMoveBetweenMembers) {
@@ -246,21 +228,21 @@ TEST_F(KafkaTest, ConsumerStaysExactlyOnceWhenPartitionsMoveBetweenMembers) {
   for (int i = 0; i < 3000; ++i) ids.push_back(NewUuidV7());
   ConsumerOptions options{
       {{"bootstrap.servers", Bootstrap()}}, "counter-" + NewUuidV7(), {topic_}, ""};
-  ExactlyOnceConsumer a(db_.get(), options, Counter(db_.get()));
+  ExactlyOnceConsumer a(db_.get(), options, PartitionCounter(db_.get()));
   ASSERT_TRUE(a.Start().ok());
   ASSERT_TRUE(ProduceIds(topic_, std::vector<std::string>(ids.begin(), ids.begin() + 1500)));
   // A second member joins mid-stream: partitions are revoked and reassigned while records
   // keep arriving; each member must resume at the offsets stored in the database.
-  ExactlyOnceConsumer b(db_.get(), options, Counter(db_.get()));
+  ExactlyOnceConsumer b(db_.get(), options, PartitionCounter(db_.get()));
   ASSERT_TRUE(b.Start().ok());
   ASSERT_TRUE(ProduceIds(topic_, std::vector<std::string>(ids.begin() + 1500, ids.end())));
-  WaitFor([&] { return Count(db_.get()) >= 3000 && a.CaughtUp() && b.CaughtUp(); });
+  WaitFor([&] { return CountedTotal(db_.get()) >= 3000 && a.CaughtUp() && b.CaughtUp(); });
   a.Stop();  // and one leaves again
   WaitFor([&] { return b.CaughtUp(); });
   std::this_thread::sleep_for(std::chrono::seconds(1));
   b.Stop();
   EXPECT_GE(a.Stats().rebalances + b.Stats().rebalances, 3u);
-  EXPECT_EQ(Count(db_.get()), 3000);
+  EXPECT_EQ(CountedTotal(db_.get()), 3000);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "libs/core/ids.h"
+#include "rocksdb/iterator.h"
 
 namespace bo::kafka::testing {
 
@@ -63,6 +64,27 @@ bool ProduceIds(const std::string& topic, const std::vector<std::string>& ids) {
     }
   }
   return rd_kafka_flush(producer->get(), 60000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+RecordHandler PartitionCounter(Database* db) {
+  return [db](const ConsumedRecord& r, rocksdb::WriteBatch* batch) -> absl::Status {
+    const std::string key = "count/" + std::to_string(r.partition);
+    auto v = db->Get(kReadModelFamily, key);
+    if (!v.ok()) return v.status();
+    int64_t n = v->has_value() ? std::stoll(**v) : 0;
+    batch->Put(db->family(kReadModelFamily), key, std::to_string(n + 1));
+    return absl::OkStatus();
+  };
+}
+
+int64_t CountedTotal(Database* db) {
+  int64_t total = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->db()->NewIterator(rocksdb::ReadOptions(), db->family(kReadModelFamily)));
+  for (it->Seek("count/"); it->Valid() && it->key().starts_with("count/"); it->Next()) {
+    total += std::stoll(it->value().ToString());
+  }
+  return total;
 }
 
 }  // namespace bo::kafka::testing

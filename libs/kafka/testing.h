@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "libs/kafka/client.h"
+#include "libs/kafka/exactly_once_consumer.h"
+#include "libs/store/database.h"
 
 namespace bo::kafka::testing {
 
@@ -26,5 +28,11 @@ std::vector<Record> ReadAll(const std::string& topic, size_t expect,
 // Produces one record per id (ids may repeat) with a ce_id header, keys round-robin over 11.
 // Returns false if any produce or the final flush failed.
 bool ProduceIds(const std::string& topic, const std::vector<std::string>& ids);
+
+// A counter projection: +1 per applied record in the read model, one counter per partition
+// (key "count/<partition>"), since members of a group apply different partitions concurrently.
+RecordHandler PartitionCounter(Database* db);
+// The sum of every PartitionCounter counter in `db`.
+int64_t CountedTotal(Database* db);
 
 }  // namespace bo::kafka::testing

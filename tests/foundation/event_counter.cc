@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
-#include "libs/kafka/exactly_once_consumer.h"
+#include "libs/kafka/testing.h"
 
 int main(int argc, char** argv) {
   std::string data_dir, bootstrap, topic, name;
@@ -21,17 +21,9 @@ int main(int argc, char** argv) {
   auto opened = bo::Database::Open(data_dir);
   if (!opened.ok()) return 2;
   bo::Database* db = opened->get();
-  auto counter_key = [](int32_t p) { return "count/" + std::to_string(p); };
   bo::kafka::ExactlyOnceConsumer consumer(
       db, {{{"bootstrap.servers", bootstrap}}, name, {topic}, /*instance_id=*/name},
-      [&](const bo::kafka::ConsumedRecord& r, rocksdb::WriteBatch* batch) -> absl::Status {
-        auto v = db->Get(bo::kReadModelFamily, counter_key(r.partition));
-        if (!v.ok()) return v.status();
-        int64_t n = v->has_value() ? std::stoll(**v) : 0;
-        batch->Put(db->family(bo::kReadModelFamily), counter_key(r.partition),
-                   std::to_string(n + 1));
-        return absl::OkStatus();
-      });
+      bo::kafka::testing::PartitionCounter(db));
   if (!consumer.Start().ok()) return 2;
   // Progress lines let the crash test kill this process while it is applying events.
   while (!until_caught_up || !consumer.CaughtUp()) {
@@ -40,12 +32,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   consumer.Stop();
-  int64_t total = 0;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->db()->NewIterator(rocksdb::ReadOptions(), db->family(bo::kReadModelFamily)));
-  for (it->Seek("count/"); it->Valid() && it->key().starts_with("count/"); it->Next()) {
-    total += std::stoll(it->value().ToString());
-  }
+  int64_t total = bo::kafka::testing::CountedTotal(db);
   std::printf("COUNT %ld\n", static_cast<long>(total));
   return 0;
 }

@@ -87,4 +87,23 @@ absl::StatusOr<std::optional<std::string>> Database::Get(std::string_view family
   return value;
 }
 
+absl::Status Database::Scan(
+    std::string_view family_name, std::string_view prefix, std::string_view start_after,
+    const std::function<bool(std::string_view key, std::string_view value)>& visit) {
+  rocksdb::ReadOptions options;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(family_name)));
+  const rocksdb::Slice start = start_after.empty() ? rocksdb::Slice(prefix.data(), prefix.size())
+                                                   : rocksdb::Slice(start_after.data(),
+                                                                    start_after.size());
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    std::string_view key(k.data(), k.size());
+    if (!key.starts_with(prefix)) break;
+    if (!start_after.empty() && key == start_after) continue;
+    const rocksdb::Slice v = it->value();
+    if (!visit(key, std::string_view(v.data(), v.size()))) break;
+  }
+  return FromRocks(it->status());
+}
+
 }  // namespace bo

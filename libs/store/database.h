@@ -3,6 +3,7 @@
 // into one WriteBatch across these families, which RocksDB applies atomically.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,6 +53,11 @@ class Database {
 
   // Point read; NotFound is returned as std::nullopt.
   absl::StatusOr<std::optional<std::string>> Get(std::string_view family, std::string_view key);
+
+  // Visits, in key order, the keys of `family` that start with `prefix` and sort after
+  // `start_after` (all of them when it is empty), until `visit` returns false.
+  absl::Status Scan(std::string_view family, std::string_view prefix, std::string_view start_after,
+                    const std::function<bool(std::string_view key, std::string_view value)>& visit);
 
   const std::string& path() const { return path_; }
 

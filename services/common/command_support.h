@@ -1,0 +1,117 @@
+// What every command and query handler of the back-order services shares: who is calling,
+// validating fields into precise statuses, turning absl::Status into a gRPC status with
+// google.rpc details, stamping event envelopes, and committing idempotently (DESIGN.md
+// guarantees 1, 4 and 8).
+//
+// A command handler reads like this:
+//   if (auto s = CheckRequestId(req->request_id()); !s.ok()) return ToGrpc(s);   // validate
+//   std::lock_guard lock(locks_.For(aggregate_id));                              // serialise
+//   if (*PreviousAnswer(store, "Method", req->request_id(), resp)) return OK;    // a retry
+//   ... load state, decide events (pure domain), build a CommitRequest ...
+//   return ToGrpc(CommitWithAnswer(store, &commit, "Method", req->request_id(), resp));
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "backorder/v1/common.pb.h"
+#include "backorder/v1/events.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "libs/store/event_store.h"
+
+namespace bo {
+
+// The largest quantity a request may carry; keeps every sum far from int64 overflow.
+inline constexpr int64_t kMaxRequestQuantity = 1'000'000'000;
+
+// Who is calling, as events record it (DESIGN.md section 3). Until bearer tokens arrive
+// (issue 8) callers name themselves in gRPC metadata: `bo-actor` (e.g. "clerk:anna@branch-01"),
+// `bo-role` ("clerk", "manager", ...) and `bo-correlation-id`; missing ones default to
+// "anonymous", "clerk" and the request id.
+struct Caller {
+  std::string subject;
+  std::string role;
+  std::string correlation_id;
+};
+Caller CallerOf(const grpc::ServerContext* context, const std::string& request_id);
+
+// absl::Status -> grpc::Status, with a google.rpc.Status in the `grpc-status-details-bin`
+// trailer: INVALID_ARGUMENT whose message reads "field: reason" carries a BadRequest naming the
+// field; FAILED_PRECONDITION a PreconditionFailure; NOT_FOUND and ALREADY_EXISTS a ResourceInfo.
+grpc::Status ToGrpc(const absl::Status& status);
+
+// INVALID_ARGUMENT "field: reason".
+absl::Status Invalid(std::string_view field, std::string_view reason);
+// The first status that is not OK, or OK.
+absl::Status FirstError(std::initializer_list<absl::Status> statuses);
+// request_id: required, at most 128 printable ASCII characters.
+absl::Status CheckRequestId(const std::string& request_id);
+// An identifier (debtor, branch, part, supplier, invoice ...): 1 to 64 characters of letters,
+// digits and - _ . / :. Optional ones may be empty.
+absl::Status CheckId(std::string_view field, const std::string& value, bool required = true);
+// A quantity: 1 .. kMaxRequestQuantity (or 0 .. when `allow_zero`).
+absl::Status CheckQuantity(std::string_view field, int64_t value, bool allow_zero = false);
+// Free text: at most `max_length` bytes of valid UTF-8; required ones must not be blank.
+absl::Status CheckText(std::string_view field, const std::string& value, size_t max_length,
+                       bool required);
+// Money: a 3-letter upper-case currency and 0 .. 10^12 minor units. Unset is an error only
+// when `required` (field empty and zero).
+absl::Status CheckMoney(std::string_view field, const backorder::v1::Money& money, bool required);
+// page_size: 0 (default 100) .. 1000.
+absl::StatusOr<int> PageSize(int32_t requested);
+
+google::protobuf::Timestamp ToProto(absl::Time t);
+absl::Time FromProto(const google::protobuf::Timestamp& t);
+
+// Fills the envelope fields the pure domain leaves to the wiring: event_id (a new UUIDv7),
+// aggregate id and version, occurred_at (unless already set), actor, correlation and causation.
+void Stamp(backorder::v1::EventEnvelope* event, const std::string& aggregate_id, uint64_t version,
+           absl::Time now, const Caller& caller, const std::string& causation_id);
+// The outbox entry that publishes `event` on `topic` under `key`, with CloudEvents headers
+// (ce_source "/backorders/<source>").
+OutboxMessage ToOutbox(const std::string& topic, const std::string& key,
+                       const backorder::v1::EventEnvelope& event, const std::string& source);
+// The Kafka key of stock-affecting events: "<branch>/<part>", so one (branch, part) keeps its
+// order on one partition.
+std::string StockKey(const std::string& branch_id, const std::string& part_number);
+
+// If the command `method` with `request_id` was already committed, parses its first answer into
+// `response` and returns true.
+absl::StatusOr<bool> PreviousAnswer(EventStore* store, std::string_view method,
+                                    const std::string& request_id,
+                                    google::protobuf::Message* response);
+// Commits `commit` with `response` as the answer to (method, request_id). If another call with
+// the same request id won the race, `response` is replaced by that first answer and OK returned.
+absl::Status CommitWithAnswer(EventStore* store, CommitRequest* commit, std::string_view method,
+                              const std::string& request_id, google::protobuf::Message* response);
+// Commits the effect of consuming event `event_id` (a reaction), recorded under that id so a
+// re-delivery that slips past the consumer's own dedupe still changes nothing.
+absl::Status CommitReaction(EventStore* store, CommitRequest* commit,
+                            const std::string& event_id);
+// Whether the reaction to `event_id` was already committed.
+absl::StatusOr<bool> ReactionDone(EventStore* store, const std::string& event_id);
+
+// Striped mutexes: commands and reactions on the same aggregate run one at a time, so the
+// read-decide-commit of one never interleaves with another's.
+class KeyedLocks {
+ public:
+  std::mutex& For(std::string_view key);
+
+ private:
+  std::array<std::mutex, 256> stripes_;
+};
+
+// Opaque page tokens: the last key of the previous page, hex-encoded.
+std::string EncodePageToken(std::string_view last_key);
+absl::StatusOr<std::string> DecodePageToken(const std::string& token);
+
+}  // namespace bo

@@ -1,0 +1,64 @@
+#include "services/common/command_support.h"
+
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+
+namespace bo {
+namespace {
+
+TEST(ToGrpc, InvalidArgumentNamesTheFieldInBadRequest) {
+  grpc::Status s = ToGrpc(Invalid("lines[0].quantity", "must be at least 1, got 0"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(s.error_details()));
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(details.details(0).UnpackTo(&bad));
+  EXPECT_EQ(bad.field_violations(0).field(), "lines[0].quantity");
+  EXPECT_EQ(bad.field_violations(0).description(), "must be at least 1, got 0");
+}
+
+TEST(ToGrpc, PreconditionFailureCarriesTheReason) {
+  grpc::Status s = ToGrpc(absl::FailedPreconditionError("invoice inv-1 is finalised"));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(s.error_details()));
+  google::rpc::PreconditionFailure failure;
+  ASSERT_TRUE(details.details(0).UnpackTo(&failure));
+  EXPECT_EQ(failure.violations(0).description(), "invoice inv-1 is finalised");
+}
+
+TEST(Checks, RejectWhatTheyShould) {
+  EXPECT_TRUE(CheckId("debtor_id", "D-1001").ok());
+  EXPECT_EQ(CheckId("debtor_id", "").message(), "debtor_id: required");
+  EXPECT_FALSE(CheckId("debtor_id", "D 1").ok());
+  EXPECT_FALSE(CheckId("debtor_id", std::string(65, 'a')).ok());
+  EXPECT_TRUE(CheckId("stock_order_id", "", /*required=*/false).ok());
+  EXPECT_FALSE(CheckQuantity("quantity", 0).ok());
+  EXPECT_FALSE(CheckQuantity("quantity", -1, true).ok());
+  EXPECT_TRUE(CheckQuantity("quantity", 0, true).ok());
+  EXPECT_FALSE(CheckQuantity("quantity", kMaxRequestQuantity + 1).ok());
+  EXPECT_FALSE(CheckRequestId("").ok());
+  EXPECT_FALSE(CheckRequestId("a b").ok());
+  EXPECT_FALSE(CheckText("reason", "  ", 100, true).ok());
+  EXPECT_FALSE(CheckText("reason", std::string("\xff\xfe"), 100, true).ok());
+  backorder::v1::Money m;
+  EXPECT_TRUE(CheckMoney("unit_price", m, false).ok());
+  EXPECT_FALSE(CheckMoney("unit_price", m, true).ok());
+  m.set_currency("aud");
+  EXPECT_EQ(CheckMoney("unit_price", m, true).message(),
+            "unit_price.currency: \"aud\" is not an ISO 4217 code like \"AUD\"");
+  EXPECT_FALSE(PageSize(-1).ok());
+  EXPECT_EQ(*PageSize(0), 100);
+}
+
+TEST(PageToken, RoundTripsAndRejectsForgeries) {
+  auto back = DecodePageToken(EncodePageToken("bo/\x01zz"));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "bo/\x01zz");
+  EXPECT_FALSE(DecodePageToken("xyz").ok());
+  EXPECT_FALSE(DecodePageToken("zz").ok());
+}
+
+}  // namespace
+}  // namespace bo

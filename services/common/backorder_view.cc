@@ -78,9 +78,8 @@ bool ApplyToView(pb::Backorder* view, const pb::EventEnvelope& e) {
     case pb::EventEnvelope::kBackorderFilled: {
       const auto& p = e.backorder_filled();
       MergeContext(view, p.context());
-      if (view->quantities().cancelled() > 0) break;  // released by the cancellation
-      MergeQuantities(view, p.quantities());
       KeepLatest(view->mutable_filled_at(), e.occurred_at());
+      MergeQuantities(view, p.quantities());  // not `filled` once cancelled: it was released
       break;
     }
     case pb::EventEnvelope::kBackorderInvoiced: {

@@ -1,0 +1,2 @@
+// boctl: placeholder until the client is written.
+int main() { return 0; }

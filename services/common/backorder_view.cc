@@ -139,18 +139,17 @@ std::string Describe(const pb::EventEnvelope& e) {
     case pb::EventEnvelope::kBackorderCreated: {
       const auto& p = e.backorder_created();
       return absl::StrCat("Back order created for ", p.quantity(), " x ", p.context().part_number(),
-                          " on ", Name(p.context()), " at ", p.context().branch_id(),
-                          ", supplier ", p.context().supplier_id());
+                          " on ", Name(p.context()), " at ", p.context().branch_id(), ", supplier ",
+                          p.context().supplier_id());
     }
     case pb::EventEnvelope::kBackorderFilled: {
       const auto& p = e.backorder_filled();
-      std::string from = p.source() == "receipt"
-                             ? absl::StrCat("creditor invoice ", p.creditor_invoice_id())
-                         : p.source() == "adjustment"    ? std::string("a stock adjustment")
-                         : p.source() == "hold_released" ? std::string("stock a draft gave back")
-                         : p.source() == "cancellation"
-                             ? std::string("stock released by a cancelled back order")
-                             : std::string("free stock");
+      std::string from =
+          p.source() == "receipt"      ? absl::StrCat("creditor invoice ", p.creditor_invoice_id())
+          : p.source() == "adjustment" ? std::string("a stock adjustment")
+          : p.source() == "hold_released" ? std::string("stock a draft gave back")
+          : p.source() == "cancellation"  ? std::string("stock released by a cancelled back order")
+                                          : std::string("free stock");
       return absl::StrCat("Filled ", p.quantity(), " from ", from, " (", Figures(p.quantities()),
                           ")");
     }

@@ -123,10 +123,9 @@ TEST(ApplyToView, CancellationReleasesFilledStockAndIgnoresLateFills) {
 // Every order of the same events gives the same view (events of different topics arrive in any
 // order).
 TEST(ApplyToView, AnyOrderConverges) {
-  std::vector<pb::EventEnvelope> events = {Created(5, 1), Filled(2, Q(5, 2, 0, 0), 2),
-                                           Invoiced(2, Q(5, 2, 2, 0), 3),
-                                           Filled(3, Q(5, 5, 2, 0), 4),
-                                           Cancelled(Q(5, 2, 2, 3), 5)};
+  std::vector<pb::EventEnvelope> events = {
+      Created(5, 1), Filled(2, Q(5, 2, 0, 0), 2), Invoiced(2, Q(5, 2, 2, 0), 3),
+      Filled(3, Q(5, 5, 2, 0), 4), Cancelled(Q(5, 2, 2, 3), 5)};
   std::vector<int> order = {0, 1, 2, 3, 4};
   std::string first;
   int permutations = 0;

@@ -22,7 +22,7 @@ std::string Metadata(const grpc::ServerContext* context, const char* name) {
 
 bool IsIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '/' || c == ':';
+         c == '_' || c == '.' || c == ':';
 }
 
 bool ValidUtf8(const std::string& s) {
@@ -115,7 +115,7 @@ absl::Status CheckId(std::string_view field, const std::string& value, bool requ
     if (!IsIdChar(c)) {
       return Invalid(field, absl::StrCat("\"", value,
                                          "\" has a character other than letters, digits and "
-                                         "- _ . / :"));
+                                         "- _ . :"));
     }
   }
   return absl::OkStatus();
@@ -149,9 +149,8 @@ absl::Status CheckMoney(std::string_view field, const backorder::v1::Money& mone
     return required ? Invalid(field, "required") : absl::OkStatus();
   }
   const std::string& cur = money.currency();
-  if (cur.size() != 3 || !std::all_of(cur.begin(), cur.end(), [](char c) {
-        return c >= 'A' && c <= 'Z';
-      })) {
+  if (cur.size() != 3 ||
+      !std::all_of(cur.begin(), cur.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
     return Invalid(absl::StrCat(std::string(field), ".currency"),
                    absl::StrCat("\"", cur, "\" is not an ISO 4217 code like \"AUD\""));
   }
@@ -228,8 +227,8 @@ absl::StatusOr<bool> PreviousAnswer(EventStore* store, std::string_view method,
 
 absl::Status CommitWithAnswer(EventStore* store, CommitRequest* commit, std::string_view method,
                               const std::string& request_id, google::protobuf::Message* response) {
-  commit->idempotency = IdempotencyRecord{AnswerKey(method, request_id),
-                                          response->SerializeAsString()};
+  commit->idempotency =
+      IdempotencyRecord{AnswerKey(method, request_id), response->SerializeAsString()};
   absl::Status s = store->Commit(*commit);
   if (s.code() == absl::StatusCode::kAlreadyExists) {
     auto previous = PreviousAnswer(store, method, request_id, response);
@@ -239,8 +238,7 @@ absl::Status CommitWithAnswer(EventStore* store, CommitRequest* commit, std::str
   return s;
 }
 
-absl::Status CommitReaction(EventStore* store, CommitRequest* commit,
-                            const std::string& event_id) {
+absl::Status CommitReaction(EventStore* store, CommitRequest* commit, const std::string& event_id) {
   commit->idempotency = IdempotencyRecord{AnswerKey("event", event_id), ""};
   absl::Status s = store->Commit(*commit);
   if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
@@ -255,6 +253,17 @@ absl::StatusOr<bool> ReactionDone(EventStore* store, const std::string& event_id
 
 std::mutex& KeyedLocks::For(std::string_view key) {
   return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
+}
+
+std::vector<std::unique_lock<std::mutex>> KeyedLocks::LockAll(
+    const std::vector<std::string>& keys) {
+  std::vector<size_t> stripes;
+  for (const auto& k : keys) stripes.push_back(std::hash<std::string_view>{}(k) % stripes_.size());
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (size_t i : stripes) locks.emplace_back(stripes_[i]);
+  return locks;
 }
 
 std::string EncodePageToken(std::string_view last_key) {

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,7 +57,8 @@ absl::Status FirstError(std::initializer_list<absl::Status> statuses);
 // request_id: required, at most 128 printable ASCII characters.
 absl::Status CheckRequestId(const std::string& request_id);
 // An identifier (debtor, branch, part, supplier, invoice ...): 1 to 64 characters of letters,
-// digits and - _ . / :. Optional ones may be empty.
+// digits and - _ . : (no '/': ids are joined with '/' into storage and Kafka keys). Optional ones
+// may be empty.
 absl::Status CheckId(std::string_view field, const std::string& value, bool required = true);
 // A quantity: 1 .. kMaxRequestQuantity (or 0 .. when `allow_zero`).
 absl::Status CheckQuantity(std::string_view field, int64_t value, bool allow_zero = false);
@@ -95,8 +97,7 @@ absl::Status CommitWithAnswer(EventStore* store, CommitRequest* commit, std::str
                               const std::string& request_id, google::protobuf::Message* response);
 // Commits the effect of consuming event `event_id` (a reaction), recorded under that id so a
 // re-delivery that slips past the consumer's own dedupe still changes nothing.
-absl::Status CommitReaction(EventStore* store, CommitRequest* commit,
-                            const std::string& event_id);
+absl::Status CommitReaction(EventStore* store, CommitRequest* commit, const std::string& event_id);
 // Whether the reaction to `event_id` was already committed.
 absl::StatusOr<bool> ReactionDone(EventStore* store, const std::string& event_id);
 
@@ -105,6 +106,9 @@ absl::StatusOr<bool> ReactionDone(EventStore* store, const std::string& event_id
 class KeyedLocks {
  public:
   std::mutex& For(std::string_view key);
+  // Locks the stripes of all `keys` in one fixed order (so two callers never deadlock) and
+  // holds them until the returned locks are destroyed.
+  std::vector<std::unique_lock<std::mutex>> LockAll(const std::vector<std::string>& keys);
 
  private:
   std::array<std::mutex, 256> stripes_;

@@ -32,6 +32,7 @@ TEST(Checks, RejectWhatTheyShould) {
   EXPECT_TRUE(CheckId("debtor_id", "D-1001").ok());
   EXPECT_EQ(CheckId("debtor_id", "").message(), "debtor_id: required");
   EXPECT_FALSE(CheckId("debtor_id", "D 1").ok());
+  EXPECT_FALSE(CheckId("branch_id", "B/1").ok());
   EXPECT_FALSE(CheckId("debtor_id", std::string(65, 'a')).ok());
   EXPECT_TRUE(CheckId("stock_order_id", "", /*required=*/false).ok());
   EXPECT_FALSE(CheckQuantity("quantity", 0).ok());

@@ -1,11 +1,23 @@
-// bo-invoicing: wiring only (see services/common/service_runtime.h).
+// bo-invoicing: wiring only. Customer invoices and back-order decisions (invoicing_service.h),
+// holding stock through receiving at RECEIVING_ADDR (default 127.0.0.1:50053).
+#include <cstdlib>
+
+#include "grpcpp/grpcpp.h"
 #include "services/common/service_runtime.h"
 #include "services/common/topics.h"
+#include "services/invoicing/invoicing_service.h"
 
 int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("invoicing", 50051, argc, argv);
-  return runtime->Run({{"invoicing",
-                        {bo::kDebtorQueryTopic, bo::kPurchasingTopic, bo::kReceivingTopic},
-                        bo::CountEventsByType(runtime->database())}},
-                      {});
+  const char* receiving_addr = std::getenv("RECEIVING_ADDR");
+  auto channel = grpc::CreateChannel(
+      receiving_addr != nullptr && *receiving_addr != '\0' ? receiving_addr : "127.0.0.1:50053",
+      grpc::InsecureChannelCredentials());
+  bo::invoicing::InvoicingService service(runtime->store(), channel);
+  return runtime->Run({{"invoicing.reactions",
+                        {bo::kDebtorQueryTopic, bo::kReceivingTopic, bo::kPurchasingTopic},
+                        [&service](const bo::kafka::ConsumedRecord& r, rocksdb::WriteBatch*) {
+                          return service.React(r);
+                        }}},
+                      {&service});
 }

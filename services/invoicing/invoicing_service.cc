@@ -1,0 +1,607 @@
+#include "services/invoicing/invoicing_service.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/backorder_view.h"
+#include "services/common/topics.h"
+#include "spdlog/spdlog.h"
+
+namespace bo::invoicing {
+namespace pb = backorder::v1;
+
+namespace {
+
+constexpr char kInvoicePrefix[] = "invoice/";
+constexpr char kBackorderPrefix[] = "backorder/";
+constexpr char kDebtorPrefix[] = "debtor/";
+constexpr char kByDebtorPrefix[] = "bo_by_debtor/";
+constexpr auto kReceivingDeadline = std::chrono::seconds(5);
+
+std::string InvoiceKey(const std::string& id) { return kInvoicePrefix + id; }
+std::string BackorderKey(const std::string& id) { return kBackorderPrefix + id; }
+
+absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
+  if (s.ok()) return absl::OkStatus();
+  auto code = static_cast<absl::StatusCode>(s.error_code());
+  if (code == absl::StatusCode::kDeadlineExceeded) code = absl::StatusCode::kUnavailable;
+  return absl::Status(code, absl::StrCat(what, ": ", s.error_message()));
+}
+
+absl::Status CheckLineNumber(std::string_view field, int32_t line) {
+  return line < 1 ? Invalid(field, "must be at least 1") : absl::OkStatus();
+}
+
+template <typename T>
+absl::StatusOr<std::optional<T>> ReadState(EventStore* store, const std::string& key) {
+  auto bytes = store->GetState(key);
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::optional<T>();
+  T value;
+  if (!value.ParseFromString(**bytes)) return absl::DataLossError("unreadable state " + key);
+  return std::optional<T>(std::move(value));
+}
+
+}  // namespace
+
+InvoicingService::InvoicingService(EventStore* store,
+                                   std::shared_ptr<grpc::ChannelInterface> receiving)
+    : store_(store), receiving_(pb::ReceivingService::NewStub(receiving)) {}
+
+absl::StatusOr<Invoice> InvoicingService::LoadInvoice(const std::string& invoice_id) {
+  auto invoice = ReadState<Invoice>(store_, InvoiceKey(invoice_id));
+  if (!invoice.ok()) return invoice.status();
+  if (!invoice->has_value()) {
+    return absl::NotFoundError(absl::StrCat("invoice ", invoice_id, " does not exist"));
+  }
+  return **invoice;
+}
+
+absl::StatusOr<std::optional<pb::DebtorUpdated>> InvoicingService::FindDebtor(
+    const std::string& debtor_id) {
+  return ReadState<pb::DebtorUpdated>(store_, kDebtorPrefix + debtor_id);
+}
+
+absl::StatusOr<std::optional<Backorder>> InvoicingService::FindBackorder(
+    const std::string& backorder_id) {
+  return ReadState<Backorder>(store_, BackorderKey(backorder_id));
+}
+
+void InvoicingService::PutBackorder(CommitRequest* commit, const Backorder& b) {
+  commit->state.emplace_back(BackorderKey(b.context().backorder_id()), b.SerializeAsString());
+  commit->state.emplace_back(
+      absl::StrCat(kByDebtorPrefix, b.context().debtor_id(), "/", b.context().backorder_id()), "");
+}
+
+absl::StatusOr<std::vector<Backorder>> InvoicingService::ReadyFor(const std::string& debtor_id,
+                                                                  const std::string& branch_id) {
+  std::vector<std::string> ids;
+  const std::string prefix = absl::StrCat(kByDebtorPrefix, debtor_id, "/");
+  absl::Status s = store_->database()->Scan(kStateFamily, prefix, "",
+                                            [&](std::string_view key, std::string_view) {
+                                              ids.emplace_back(key.substr(prefix.size()));
+                                              return true;
+                                            });
+  if (!s.ok()) return s;
+  std::vector<Backorder> out;
+  for (const auto& id : ids) {
+    auto b = FindBackorder(id);
+    if (!b.ok()) return b.status();
+    if (!b->has_value() || !ReadyToInvoice(**b)) continue;
+    if (!branch_id.empty() && (*b)->context().branch_id() != branch_id) continue;
+    out.push_back(std::move(**b));
+  }
+  std::sort(out.begin(), out.end(), [](const Backorder& a, const Backorder& b) {
+    return std::make_pair(a.created_at().seconds(), a.context().backorder_id()) <
+           std::make_pair(b.created_at().seconds(), b.context().backorder_id());
+  });
+  return out;
+}
+
+absl::Status InvoicingService::AddPrompt(Invoice* invoice) {
+  std::lock_guard lock(backorders_mu_);
+  auto ready = ReadyFor(invoice->debtor_id(), invoice->branch_id());
+  if (!ready.ok()) return ready.status();
+  invoice->set_ready_backorders(static_cast<int32_t>(ready->size()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<pb::HoldStockResponse> InvoicingService::Hold(const Caller& caller,
+                                                             const Invoice& invoice,
+                                                             const std::string& part_number,
+                                                             int32_t line, int64_t quantity,
+                                                             const std::string& request_id) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kReceivingDeadline);
+  context.AddMetadata("bo-actor", caller.subject);
+  context.AddMetadata("bo-role", caller.role);
+  context.AddMetadata("bo-correlation-id", caller.correlation_id);
+  pb::HoldStockRequest req;
+  req.set_request_id(request_id);
+  req.set_branch_id(invoice.branch_id());
+  req.set_part_number(part_number);
+  req.set_invoice_id(invoice.invoice_id());
+  req.set_invoice_line(line);
+  req.set_quantity(quantity);
+  pb::HoldStockResponse resp;
+  grpc::Status s = receiving_->HoldStock(&context, req, &resp);
+  if (!s.ok()) {
+    return FromGrpc(s, absl::StrCat("receiving could not hold ", part_number, " for line ", line));
+  }
+  return resp;
+}
+
+absl::Status InvoicingService::CommitDraft(const Invoice& invoice, std::string_view method,
+                                           const std::string& request_id,
+                                           google::protobuf::Message* response) {
+  CommitRequest commit;
+  commit.state.emplace_back(InvoiceKey(invoice.invoice_id()), invoice.SerializeAsString());
+  return CommitWithAnswer(store_, &commit, method, request_id, response);
+}
+
+grpc::Status InvoicingService::CreateInvoice(grpc::ServerContext* ctx,
+                                             const pb::CreateInvoiceRequest* req, Invoice* resp) {
+  absl::Status valid = FirstError({
+      CheckRequestId(req->request_id()),
+      CheckId("branch_id", req->branch_id()),
+      CheckId("debtor_id", req->debtor_id()),
+      req->kind() == pb::INVOICE_KIND_UNSPECIFIED || !pb::InvoiceKind_IsValid(req->kind())
+          ? Invalid("kind", "must be WORKSHOP, LABOUR or COUNTER")
+          : absl::OkStatus(),
+      CheckText("reference", req->reference(), 200, /*required=*/false),
+  });
+  if (!valid.ok()) return ToGrpc(valid);
+  std::lock_guard lock(counter_mu_);
+  auto previous = PreviousAnswer(store_, "CreateInvoice", req->request_id(), resp);
+  if (!previous.ok() || *previous) return ToGrpc(previous.status());
+  auto debtor = FindDebtor(req->debtor_id());
+  if (!debtor.ok()) return ToGrpc(debtor.status());
+  if (!debtor->has_value()) {
+    return ToGrpc(absl::NotFoundError(
+        absl::StrCat("debtor_id: debtor ", req->debtor_id(),
+                     " is not in the debtor master file (or has not reached invoicing yet)")));
+  }
+  const std::string counter_key = "counter/invoice/" + req->branch_id();
+  auto counter = store_->GetState(counter_key);
+  if (!counter.ok()) return ToGrpc(counter.status());
+  const int64_t n = counter->has_value() ? std::stoll(**counter) + 1 : 1;
+  char number[32];
+  std::snprintf(number, sizeof number, "%06lld", static_cast<long long>(n));
+
+  const Caller caller = CallerOf(ctx, req->request_id());
+  resp->set_invoice_id(absl::StrCat("INV-", req->branch_id(), "-", number));
+  resp->set_kind(req->kind());
+  resp->set_branch_id(req->branch_id());
+  resp->set_debtor_id(req->debtor_id());
+  resp->set_reference(req->reference());
+  resp->set_status(pb::INVOICE_STATUS_DRAFT);
+  *resp->mutable_created_at() = ToProto(absl::Now());
+  resp->set_created_by(caller.subject);
+  resp->set_debtor_uses_backorders((*debtor)->use_backorders());
+  *resp->mutable_total() = Total(*resp);
+  if (auto s = AddPrompt(resp); !s.ok()) return ToGrpc(s);
+
+  CommitRequest commit;
+  commit.state.emplace_back(counter_key, std::to_string(n));
+  commit.state.emplace_back(InvoiceKey(resp->invoice_id()), resp->SerializeAsString());
+  return ToGrpc(CommitWithAnswer(store_, &commit, "CreateInvoice", req->request_id(), resp));
+}
+
+grpc::Status InvoicingService::GetInvoice(grpc::ServerContext*, const pb::GetInvoiceRequest* req,
+                                          Invoice* resp) {
+  if (auto s = CheckId("invoice_id", req->invoice_id()); !s.ok()) return ToGrpc(s);
+  auto invoice = LoadInvoice(req->invoice_id());
+  if (!invoice.ok()) return ToGrpc(invoice.status());
+  *resp = std::move(*invoice);
+  return ToGrpc(resp->status() == pb::INVOICE_STATUS_DRAFT ? AddPrompt(resp) : absl::OkStatus());
+}
+
+grpc::Status InvoicingService::ListInvoices(grpc::ServerContext*,
+                                            const pb::ListInvoicesRequest* req,
+                                            pb::ListInvoicesResponse* resp) {
+  absl::Status valid = FirstError({
+      CheckId("branch_id", req->branch_id(), /*required=*/false),
+      CheckId("debtor_id", req->debtor_id(), /*required=*/false),
+      !pb::InvoiceStatus_IsValid(req->status()) ? Invalid("status", "unknown status")
+                                                : absl::OkStatus(),
+  });
+  if (!valid.ok()) return ToGrpc(valid);
+  auto size = PageSize(req->page_size());
+  if (!size.ok()) return ToGrpc(size.status());
+  auto after = DecodePageToken(req->page_token());
+  if (!after.ok()) return ToGrpc(after.status());
+  std::string last;
+  absl::Status s = store_->database()->Scan(
+      kStateFamily, kInvoicePrefix, *after, [&](std::string_view key, std::string_view value) {
+        Invoice invoice;
+        if (!invoice.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
+        if ((!req->branch_id().empty() && invoice.branch_id() != req->branch_id()) ||
+            (!req->debtor_id().empty() && invoice.debtor_id() != req->debtor_id()) ||
+            (req->status() != pb::INVOICE_STATUS_UNSPECIFIED &&
+             invoice.status() != req->status())) {
+          return true;
+        }
+        if (resp->invoices_size() == *size) {
+          resp->set_next_page_token(EncodePageToken(last));
+          return false;
+        }
+        *resp->add_invoices() = std::move(invoice);
+        last = std::string(key);
+        return true;
+      });
+  return ToGrpc(s);
+}
+
+grpc::Status InvoicingService::AddPartLine(grpc::ServerContext* ctx,
+                                           const pb::AddPartLineRequest* req,
+                                           pb::AddPartLineResponse* resp) {
+  absl::Status valid = FirstError({
+      CheckRequestId(req->request_id()),
+      CheckId("invoice_id", req->invoice_id()),
+      CheckId("part_number", req->part_number()),
+      CheckQuantity("quantity_ordered", req->quantity_ordered()),
+      CheckMoney("unit_price", req->unit_price(), /*required=*/false),
+  });
+  if (!valid.ok()) return ToGrpc(valid);
+  std::lock_guard lock(invoice_locks_.For(req->invoice_id()));
+  auto previous = PreviousAnswer(store_, "AddPartLine", req->request_id(), resp);
+  if (!previous.ok() || *previous) return ToGrpc(previous.status());
+  auto invoice = LoadInvoice(req->invoice_id());
+  if (!invoice.ok()) return ToGrpc(invoice.status());
+  if (invoice->status() != pb::INVOICE_STATUS_DRAFT) {
+    return ToGrpc(bo::invoicing::AddPartLine(&*invoice, {}).status());  // the domain's wording
+  }
+  auto debtor = FindDebtor(invoice->debtor_id());
+  if (!debtor.ok()) return ToGrpc(debtor.status());
+  const bool uses_backorders = debtor->has_value() && (*debtor)->use_backorders();
+
+  const Caller caller = CallerOf(ctx, req->request_id());
+  const int32_t line = NextLineNumber(*invoice);
+  // The hold's request id is derived from this request's, so a retry after a crash between the
+  // hold and the commit below finds the same hold rather than holding twice.
+  auto held = Hold(caller, *invoice, req->part_number(), line, req->quantity_ordered(),
+                   absl::StrCat("AddPartLine:", req->request_id()));
+  if (!held.ok()) return ToGrpc(held.status());
+
+  PartLineFacts facts;
+  facts.part_number = req->part_number();
+  facts.description = held->part().description();
+  facts.supplier_id = held->part().supplier_id();
+  facts.unit_price = req->has_unit_price() ? req->unit_price() : held->part().unit_price();
+  facts.quantity_ordered = req->quantity_ordered();
+  facts.quantity_held = held->held();
+  facts.debtor_uses_backorders = uses_backorders;
+  auto offer = bo::invoicing::AddPartLine(&*invoice, facts);
+  if (!offer.ok()) return ToGrpc(offer.status());
+  invoice->set_debtor_uses_backorders(uses_backorders);
+  if (auto s = AddPrompt(&*invoice); !s.ok()) return ToGrpc(s);
+  *resp->mutable_invoice() = *invoice;
+  *resp->mutable_line() = invoice->lines(invoice->lines_size() - 1);
+  resp->set_backorder_offered(offer->backorder_offered);
+  resp->set_shortfall(offer->shortfall);
+  resp->set_message(offer->message);
+  return ToGrpc(CommitDraft(*invoice, "AddPartLine", req->request_id(), resp));
+}
+
+grpc::Status InvoicingService::AdjustPartLine(grpc::ServerContext*,
+                                              const pb::AdjustPartLineRequest* req, Invoice* resp) {
+  absl::Status valid = FirstError({
+      CheckRequestId(req->request_id()),
+      CheckId("invoice_id", req->invoice_id()),
+      CheckLineNumber("line", req->line()),
+      CheckQuantity("quantity_supplied", req->quantity_supplied(), /*allow_zero=*/true),
+      CheckQuantity("quantity_back_ordered", req->quantity_back_ordered(), /*allow_zero=*/true),
+  });
+  if (!valid.ok()) return ToGrpc(valid);
+  std::lock_guard lock(invoice_locks_.For(req->invoice_id()));
+  auto previous = PreviousAnswer(store_, "AdjustPartLine", req->request_id(), resp);
+  if (!previous.ok() || *previous) return ToGrpc(previous.status());
+  auto invoice = LoadInvoice(req->invoice_id());
+  if (!invoice.ok()) return ToGrpc(invoice.status());
+  auto debtor = FindDebtor(invoice->debtor_id());
+  if (!debtor.ok()) return ToGrpc(debtor.status());
+  const bool uses_backorders = debtor->has_value() && (*debtor)->use_backorders();
+  absl::Status s = bo::invoicing::AdjustPartLine(&*invoice, req->line(), req->quantity_supplied(),
+                                                 req->quantity_back_ordered(), uses_backorders);
+  if (!s.ok()) return ToGrpc(s);
+  if (auto p = AddPrompt(&*invoice); !p.ok()) return ToGrpc(p);
+  *resp = *invoice;
+  return ToGrpc(CommitDraft(*invoice, "AdjustPartLine", req->request_id(), resp));
+}
+
+grpc::Status InvoicingService::AddChargeLine(grpc::ServerContext*,
+                                             const pb::AddChargeLineRequest* req, Invoice* resp) {
+  absl::Status valid = FirstError({
+      CheckRequestId(req->request_id()),
+      CheckId("invoice_id", req->invoice_id()),
+      CheckText("description", req->description(), 200, /*required=*/true),
+      CheckMoney("amount", req->amount(), /*required=*/true),
+  });
+  if (!valid.ok()) return ToGrpc(valid);
+  std::lock_guard lock(invoice_locks_.For(req->invoice_id()));
+  auto previous = PreviousAnswer(store_, "AddChargeLine", req->request_id(), resp);
+  if (!previous.ok() || *previous) return ToGrpc(previous.status());
+  auto invoice = LoadInvoice(req->invoice_id());
+  if (!invoice.ok()) return ToGrpc(invoice.status());
+  absl::Status s = bo::invoicing::AddChargeLine(&*invoice, req->description(), req->amount());
+  if (!s.ok()) return ToGrpc(s);
+  if (auto p = AddPrompt(&*invoice); !p.ok()) return ToGrpc(p);
+  *resp = *invoice;
+  return ToGrpc(CommitDraft(*invoice, "AddChargeLine", req->request_id(), resp));
+}
+
+grpc::Status InvoicingService::ListReadyBackorders(grpc::ServerContext*,
+                                                   const pb::ListReadyBackordersRequest* req,
+                                                   pb::ListReadyBackordersResponse* resp) {
+  absl::Status valid = FirstError({CheckId("debtor_id", req->debtor_id()),
+                                   CheckId("branch_id", req->branch_id(), /*required=*/false)});
+  if (!valid.ok()) return ToGrpc(valid);
+  std::lock_guard lock(backorders_mu_);
+  auto ready = ReadyFor(req->debtor_id(), req->branch_id());
+  if (!ready.ok()) return ToGrpc(ready.status());
+  for (auto& b : *ready) *resp->add_backorders() = std::move(b);
+  return grpc::Status::OK;
+}
+
+grpc::Status InvoicingService::AddBackorderLines(grpc::ServerContext*,
+                                                 const pb::AddBackorderLinesRequest* req,
+                                                 Invoice* resp) {
+  absl::Status valid = FirstError({
+      CheckRequestId(req->request_id()),
+      CheckId("invoice_id", req->invoice_id()),
+      req->backorder_ids().empty() ? Invalid("backorder_ids", "tick at least one back order")
+                                   : absl::OkStatus(),
+      req->backorder_ids_size() > 500 ? Invalid("backorder_ids", "at most 500") : absl::OkStatus(),
+  });
+  if (!valid.ok()) return ToGrpc(valid);
+  std::set<std::string> seen;
+  for (int i = 0; i < req->backorder_ids_size(); ++i) {
+    const std::string field = absl::StrCat("backorder_ids[", i, "]");
+    if (auto s = CheckId(field, req->backorder_ids(i)); !s.ok()) return ToGrpc(s);
+    if (!seen.insert(req->backorder_ids(i)).second) {
+      return ToGrpc(Invalid(field, absl::StrCat(req->backorder_ids(i), " is ticked twice")));
+    }
+  }
+  std::lock_guard lock(invoice_locks_.For(req->invoice_id()));
+  std::lock_guard views(backorders_mu_);
+  auto previous = PreviousAnswer(store_, "AddBackorderLines", req->request_id(), resp);
+  if (!previous.ok() || *previous) return ToGrpc(previous.status());
+  auto invoice = LoadInvoice(req->invoice_id());
+  if (!invoice.ok()) return ToGrpc(invoice.status());
+  CommitRequest commit;
+  for (int i = 0; i < req->backorder_ids_size(); ++i) {
+    auto b = FindBackorder(req->backorder_ids(i));
+    if (!b.ok()) return ToGrpc(b.status());
+    if (!b->has_value()) {
+      return ToGrpc(absl::NotFoundError(absl::StrCat("backorder_ids[", i, "]: back order ",
+                                                     req->backorder_ids(i), " does not exist")));
+    }
+    if (auto s = AddBackorderLine(&*invoice, **b); !s.ok()) return ToGrpc(s);
+    (*b)->set_draft_invoice_id(invoice->invoice_id());
+    PutBackorder(&commit, **b);
+  }
+  invoice->set_ready_backorders(0);
+  auto ready = ReadyFor(invoice->debtor_id(), invoice->branch_id());
+  if (!ready.ok()) return ToGrpc(ready.status());
+  // The ones just ticked are no longer "ready" once this commits.
+  invoice->set_ready_backorders(static_cast<int32_t>(ready->size()) - req->backorder_ids_size());
+  *resp = *invoice;
+  commit.state.emplace_back(InvoiceKey(invoice->invoice_id()), invoice->SerializeAsString());
+  return ToGrpc(CommitWithAnswer(store_, &commit, "AddBackorderLines", req->request_id(), resp));
+}
+
+grpc::Status InvoicingService::FinaliseInvoice(grpc::ServerContext* ctx,
+                                               const pb::FinaliseInvoiceRequest* req,
+                                               pb::FinaliseInvoiceResponse* resp) {
+  absl::Status valid =
+      FirstError({CheckRequestId(req->request_id()), CheckId("invoice_id", req->invoice_id())});
+  if (!valid.ok()) return ToGrpc(valid);
+  std::lock_guard lock(invoice_locks_.For(req->invoice_id()));
+  auto previous = PreviousAnswer(store_, "FinaliseInvoice", req->request_id(), resp);
+  if (!previous.ok() || *previous) return ToGrpc(previous.status());
+  auto invoice = LoadInvoice(req->invoice_id());
+  if (!invoice.ok()) return ToGrpc(invoice.status());
+  if (invoice->status() != pb::INVOICE_STATUS_DRAFT) {
+    return ToGrpc(Finalise(*invoice, {}, absl::Now()).status());  // the domain's wording
+  }
+  const Caller caller = CallerOf(ctx, req->request_id());
+  // Confirm each part line's hold at what it supplies (a hold may have expired, and a line
+  // supplying less than it held gives the rest back now).
+  for (const Line& line : invoice->lines()) {
+    if (line.part_number().empty() || !line.fulfils_backorder_id().empty()) continue;
+    auto held = Hold(caller, *invoice, line.part_number(), line.line(), line.quantity_supplied(),
+                     absl::StrCat("FinaliseInvoice:", req->request_id(), ":", line.line()));
+    if (!held.ok()) return ToGrpc(held.status());
+    if (held->held() < line.quantity_supplied()) {
+      return ToGrpc(absl::FailedPreconditionError(absl::StrCat(
+          "line ", line.line(), ": only ", held->held(), " of ", line.part_number(),
+          " can be supplied now (the hold expired and the stock went elsewhere); adjust the "
+          "line")));
+    }
+  }
+
+  std::lock_guard views(backorders_mu_);
+  std::map<std::string, Backorder> backorders;
+  for (const Line& line : invoice->lines()) {
+    if (line.fulfils_backorder_id().empty()) continue;
+    auto b = FindBackorder(line.fulfils_backorder_id());
+    if (!b.ok()) return ToGrpc(b.status());
+    if (b->has_value()) backorders[line.fulfils_backorder_id()] = **b;
+  }
+  const absl::Time now = absl::Now();
+  auto decided = Finalise(*invoice, backorders, now);
+  if (!decided.ok()) return ToGrpc(decided.status());
+
+  CommitRequest commit;
+  const std::string invoice_stream = InvoiceKey(invoice->invoice_id());
+  StreamAppend invoice_append{invoice_stream, 0, {}};
+  uint64_t version = 0;
+  for (Event& e : decided->invoice_events) {
+    Stamp(&e, invoice_stream, ++version, now, caller, req->request_id());
+    invoice_append.events.push_back(e.SerializeAsString());
+    const std::string key =
+        e.has_invoice_finalised()
+            ? absl::StrCat(invoice->branch_id(), "/", invoice->invoice_id())
+            : StockKey(invoice->branch_id(), e.lost_sale_recorded().part_number());
+    commit.outbox.push_back(ToOutbox(kInvoicingTopic, key, e, "invoicing"));
+  }
+  commit.appends.push_back(std::move(invoice_append));
+  for (auto& [id, e] : decided->backorder_events) {
+    const std::string stream = BackorderKey(id);
+    auto current = store_->StreamVersion(stream);
+    if (!current.ok()) return ToGrpc(current.status());
+    Stamp(&e, stream, *current + 1, now, caller, req->request_id());
+    commit.appends.push_back({stream, *current, {e.SerializeAsString()}});
+    Backorder view = backorders.count(id) ? backorders[id] : Backorder();
+    view.clear_draft_invoice_id();
+    ApplyToView(&view, e);
+    PutBackorder(&commit, view);
+    (e.has_backorder_created() ? resp->add_created() : resp->add_invoiced())->CopyFrom(view);
+    const auto& c = view.context();
+    commit.outbox.push_back(
+        ToOutbox(kInvoicingTopic, StockKey(c.branch_id(), c.part_number()), e, "invoicing"));
+  }
+  *resp->mutable_invoice() = decided->invoice;
+  commit.state.emplace_back(invoice_stream, decided->invoice.SerializeAsString());
+  return ToGrpc(CommitWithAnswer(store_, &commit, "FinaliseInvoice", req->request_id(), resp));
+}
+
+grpc::Status InvoicingService::AbandonInvoice(grpc::ServerContext* ctx,
+                                              const pb::AbandonInvoiceRequest* req, Invoice* resp) {
+  absl::Status valid =
+      FirstError({CheckRequestId(req->request_id()), CheckId("invoice_id", req->invoice_id())});
+  if (!valid.ok()) return ToGrpc(valid);
+  std::lock_guard lock(invoice_locks_.For(req->invoice_id()));
+  auto previous = PreviousAnswer(store_, "AbandonInvoice", req->request_id(), resp);
+  if (!previous.ok() || *previous) return ToGrpc(previous.status());
+  auto invoice = LoadInvoice(req->invoice_id());
+  if (!invoice.ok()) return ToGrpc(invoice.status());
+  auto abandoned = Abandon(*invoice);
+  if (!abandoned.ok()) return ToGrpc(abandoned.status());
+  const Caller caller = CallerOf(ctx, req->request_id());
+  for (const Line& line : invoice->lines()) {
+    if (line.part_number().empty() || !line.fulfils_backorder_id().empty()) continue;
+    auto released = Hold(caller, *invoice, line.part_number(), line.line(), 0,
+                         absl::StrCat("AbandonInvoice:", req->request_id(), ":", line.line()));
+    if (!released.ok()) return ToGrpc(released.status());
+  }
+  std::lock_guard views(backorders_mu_);
+  CommitRequest commit;
+  for (const Line& line : invoice->lines()) {
+    if (line.fulfils_backorder_id().empty()) continue;
+    auto b = FindBackorder(line.fulfils_backorder_id());
+    if (!b.ok()) return ToGrpc(b.status());
+    if (!b->has_value()) continue;
+    (*b)->clear_draft_invoice_id();  // ready to invoice again
+    PutBackorder(&commit, **b);
+  }
+  *resp = *abandoned;
+  commit.state.emplace_back(InvoiceKey(resp->invoice_id()), resp->SerializeAsString());
+  return ToGrpc(CommitWithAnswer(store_, &commit, "AbandonInvoice", req->request_id(), resp));
+}
+
+grpc::Status InvoicingService::GetBackorder(grpc::ServerContext*,
+                                            const pb::GetBackorderRequest* req, Backorder* resp) {
+  if (auto s = CheckId("backorder_id", req->backorder_id()); !s.ok()) return ToGrpc(s);
+  std::lock_guard lock(backorders_mu_);
+  auto b = FindBackorder(req->backorder_id());
+  if (!b.ok()) return ToGrpc(b.status());
+  if (!b->has_value()) {
+    return ToGrpc(
+        absl::NotFoundError(absl::StrCat("back order ", req->backorder_id(), " does not exist")));
+  }
+  *resp = std::move(**b);
+  return grpc::Status::OK;
+}
+
+grpc::Status InvoicingService::CancelBackorder(grpc::ServerContext* ctx,
+                                               const pb::CancelBackorderRequest* req,
+                                               Backorder* resp) {
+  absl::Status valid = FirstError({
+      CheckRequestId(req->request_id()),
+      CheckId("backorder_id", req->backorder_id()),
+      CheckText("reason", req->reason(), 500, /*required=*/true),
+  });
+  if (!valid.ok()) return ToGrpc(valid);
+  std::lock_guard lock(backorders_mu_);
+  auto previous = PreviousAnswer(store_, "CancelBackorder", req->request_id(), resp);
+  if (!previous.ok() || *previous) return ToGrpc(previous.status());
+  auto b = FindBackorder(req->backorder_id());
+  if (!b.ok()) return ToGrpc(b.status());
+  if (!b->has_value()) {
+    return ToGrpc(absl::NotFoundError(
+        absl::StrCat("backorder_id: back order ", req->backorder_id(), " does not exist")));
+  }
+  auto event = Cancel(**b, req->reason());
+  if (!event.ok()) return ToGrpc(event.status());
+  const std::string stream = BackorderKey(req->backorder_id());
+  auto version = store_->StreamVersion(stream);
+  if (!version.ok()) return ToGrpc(version.status());
+  Stamp(&*event, stream, *version + 1, absl::Now(), CallerOf(ctx, req->request_id()),
+        req->request_id());
+  Backorder view = **b;
+  ApplyToView(&view, *event);
+  CommitRequest commit;
+  commit.appends.push_back({stream, *version, {event->SerializeAsString()}});
+  PutBackorder(&commit, view);
+  const auto& c = view.context();
+  commit.outbox.push_back(
+      ToOutbox(kInvoicingTopic, StockKey(c.branch_id(), c.part_number()), *event, "invoicing"));
+  *resp = view;
+  return ToGrpc(CommitWithAnswer(store_, &commit, "CancelBackorder", req->request_id(), resp));
+}
+
+absl::Status InvoicingService::React(const kafka::ConsumedRecord& record) {
+  pb::EventEnvelope e;
+  if (!e.ParseFromArray(record.value.data(), static_cast<int>(record.value.size()))) {
+    spdlog::warn("invoicing: skipping undecodable record {}/{}@{}", std::string(record.topic),
+                 record.partition, record.offset);
+    return absl::OkStatus();
+  }
+  CommitRequest commit;
+  switch (e.payload_case()) {
+    case pb::EventEnvelope::kDebtorUpdated: {
+      const auto& d = e.debtor_updated();
+      if (CheckId("debtor_id", d.debtor_id()).ok()) {
+        commit.state.emplace_back(kDebtorPrefix + d.debtor_id(), d.SerializeAsString());
+      }
+      return commit.state.empty() ? absl::OkStatus()
+                                  : CommitReaction(store_, &commit, record.event_id);
+    }
+    case pb::EventEnvelope::kBackorderFilled: {
+      std::lock_guard lock(backorders_mu_);
+      auto b = FindBackorder(BackorderIdOf(e));
+      if (!b.ok()) return b.status();
+      Backorder view = b->value_or(Backorder());
+      if (!ApplyToView(&view, e)) return absl::OkStatus();
+      PutBackorder(&commit, view);
+      return CommitReaction(store_, &commit, record.event_id);
+    }
+    case pb::EventEnvelope::kStockOrderPlaced: {
+      std::lock_guard lock(backorders_mu_);
+      const auto& p = e.stock_order_placed();
+      for (const auto& line : p.lines()) {
+        for (const auto& covered : line.backorders()) {
+          auto b = FindBackorder(covered.backorder_id());
+          if (!b.ok()) return b.status();
+          if (!b->has_value()) {
+            spdlog::warn("invoicing: stock order {} covers unknown back order {}",
+                         p.stock_order_id(), covered.backorder_id());
+            continue;
+          }
+          if (MarkOnOrder(&**b, p.stock_order_id(), line.line(), e.occurred_at())) {
+            PutBackorder(&commit, **b);
+          }
+        }
+      }
+      return commit.state.empty() ? absl::OkStatus()
+                                  : CommitReaction(store_, &commit, record.event_id);
+    }
+    default:
+      return absl::OkStatus();
+  }
+}
+
+}  // namespace bo::invoicing

@@ -1,0 +1,97 @@
+// InvoicingService: the gRPC face of the invoicing service (proto/backorder/v1/
+// invoicing_service.proto) and its reactions to the other services' events.
+//
+// The rules are the pure domain's (domain/invoice.h). This class validates requests, holds
+// stock for draft part lines through receiving's HoldStock (idempotent per invoice line),
+// serialises work per invoice (KeyedLocks) and on the back-order views (one mutex), and commits
+// events, snapshots, answers and outbox entries together.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "backorder/v1/invoicing_service.grpc.pb.h"
+#include "backorder/v1/receiving_service.grpc.pb.h"
+#include "libs/kafka/exactly_once_consumer.h"
+#include "libs/store/event_store.h"
+#include "services/common/command_support.h"
+#include "services/invoicing/domain/invoice.h"
+
+namespace bo::invoicing {
+
+class InvoicingService final : public backorder::v1::InvoicingService::Service {
+ public:
+  // `receiving` is the channel to the receiving service (for holds).
+  InvoicingService(EventStore* store, std::shared_ptr<grpc::ChannelInterface> receiving);
+
+  grpc::Status CreateInvoice(grpc::ServerContext* ctx,
+                             const backorder::v1::CreateInvoiceRequest* req,
+                             Invoice* resp) override;
+  grpc::Status GetInvoice(grpc::ServerContext* ctx, const backorder::v1::GetInvoiceRequest* req,
+                          Invoice* resp) override;
+  grpc::Status ListInvoices(grpc::ServerContext* ctx, const backorder::v1::ListInvoicesRequest* req,
+                            backorder::v1::ListInvoicesResponse* resp) override;
+  grpc::Status AddPartLine(grpc::ServerContext* ctx, const backorder::v1::AddPartLineRequest* req,
+                           backorder::v1::AddPartLineResponse* resp) override;
+  grpc::Status AdjustPartLine(grpc::ServerContext* ctx,
+                              const backorder::v1::AdjustPartLineRequest* req,
+                              Invoice* resp) override;
+  grpc::Status AddChargeLine(grpc::ServerContext* ctx,
+                             const backorder::v1::AddChargeLineRequest* req,
+                             Invoice* resp) override;
+  grpc::Status ListReadyBackorders(grpc::ServerContext* ctx,
+                                   const backorder::v1::ListReadyBackordersRequest* req,
+                                   backorder::v1::ListReadyBackordersResponse* resp) override;
+  grpc::Status AddBackorderLines(grpc::ServerContext* ctx,
+                                 const backorder::v1::AddBackorderLinesRequest* req,
+                                 Invoice* resp) override;
+  grpc::Status FinaliseInvoice(grpc::ServerContext* ctx,
+                               const backorder::v1::FinaliseInvoiceRequest* req,
+                               backorder::v1::FinaliseInvoiceResponse* resp) override;
+  grpc::Status AbandonInvoice(grpc::ServerContext* ctx,
+                              const backorder::v1::AbandonInvoiceRequest* req,
+                              Invoice* resp) override;
+  grpc::Status GetBackorder(grpc::ServerContext* ctx, const backorder::v1::GetBackorderRequest* req,
+                            Backorder* resp) override;
+  grpc::Status CancelBackorder(grpc::ServerContext* ctx,
+                               const backorder::v1::CancelBackorderRequest* req,
+                               Backorder* resp) override;
+
+  // The reaction to one record of the debtor-query, receiving and purchasing topics
+  // (DebtorUpdated, BackorderFilled, StockOrderPlaced); other records are skipped.
+  absl::Status React(const kafka::ConsumedRecord& record);
+
+ private:
+  absl::StatusOr<Invoice> LoadInvoice(const std::string& invoice_id);
+  absl::StatusOr<std::optional<backorder::v1::DebtorUpdated>> FindDebtor(
+      const std::string& debtor_id);
+  absl::StatusOr<std::optional<Backorder>> FindBackorder(const std::string& backorder_id);
+  // The debtor's back orders ready to invoice (optionally at one branch), oldest first.
+  absl::StatusOr<std::vector<Backorder>> ReadyFor(const std::string& debtor_id,
+                                                  const std::string& branch_id);
+  // Adds the view's snapshot and its debtor index entry to `commit`.
+  static void PutBackorder(CommitRequest* commit, const Backorder& backorder);
+  // Asks receiving to hold `quantity` for the line (0 gives the hold back).
+  absl::StatusOr<backorder::v1::HoldStockResponse> Hold(const Caller& caller,
+                                                        const Invoice& invoice,
+                                                        const std::string& part_number,
+                                                        int32_t line, int64_t quantity,
+                                                        const std::string& request_id);
+  // Fills the read-time field ready_backorders (the prompt).
+  absl::Status AddPrompt(Invoice* invoice);
+  // Common tail of the draft-changing commands: commit the new snapshot with the answer.
+  absl::Status CommitDraft(const Invoice& invoice, std::string_view method,
+                           const std::string& request_id, google::protobuf::Message* response);
+
+  EventStore* store_;
+  std::unique_ptr<backorder::v1::ReceivingService::Stub> receiving_;
+  KeyedLocks invoice_locks_;
+  // Taken (after an invoice's lock) by everything that reads or writes back-order views.
+  std::mutex backorders_mu_;
+  std::mutex counter_mu_;
+};
+
+}  // namespace bo::invoicing

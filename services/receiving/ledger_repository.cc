@@ -1,0 +1,91 @@
+#include "services/receiving/ledger_repository.h"
+
+#include "absl/strings/str_cat.h"
+#include "services/common/topics.h"
+
+namespace bo::receiving {
+
+namespace {
+constexpr char kMarkerPrefix[] = "ledger/";
+}
+
+std::string LedgerId(const std::string& branch_id, const std::string& part_number) {
+  return absl::StrCat(kMarkerPrefix, branch_id, "/", part_number);
+}
+
+absl::StatusOr<LoadedLedger> LedgerRepository::Load(const std::string& branch_id,
+                                                    const std::string& part_number) {
+  const std::string id = LedgerId(branch_id, part_number);
+  LoadedLedger ledger;
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(id);
+    if (it != cache_.end()) ledger = it->second;
+  }
+  if (ledger.id.empty()) {
+    ledger.id = id;
+    ledger.state = NewStockLedger(branch_id, part_number);
+  }
+  auto records = store_->ReadStream(id, ledger.version + 1);
+  if (!records.ok()) return records.status();
+  for (const std::string& bytes : *records) {
+    Event e;
+    if (!e.ParseFromString(bytes)) {
+      return absl::DataLossError(absl::StrCat("undecodable event in stream ", id));
+    }
+    ledger.state = Apply(std::move(ledger.state), e);
+    ++ledger.version;
+  }
+  if (!records->empty()) Remember(ledger);
+  return ledger;
+}
+
+void LedgerRepository::Stage(LoadedLedger* ledger, Events events, absl::Time now,
+                             const Caller& caller, const std::string& causation_id,
+                             CommitRequest* commit) {
+  if (events.empty()) return;
+  StreamAppend* append = nullptr;
+  for (auto& a : commit->appends) {
+    if (a.aggregate_id == ledger->id) append = &a;
+  }
+  if (append == nullptr) {
+    commit->appends.push_back({ledger->id, ledger->version, {}});
+    append = &commit->appends.back();
+    commit->state.emplace_back(ledger->id, "");  // marker: this ledger exists (see All)
+  }
+  const std::string key = StockKey(ledger->state.branch_id, ledger->state.part_number);
+  for (Event& e : events) {
+    Stamp(&e, ledger->id, ++ledger->version, now, caller, causation_id);
+    ledger->state = Apply(std::move(ledger->state), e);
+    append->events.push_back(e.SerializeAsString());
+    if (IsPublished(e)) commit->outbox.push_back(ToOutbox(kReceivingTopic, key, e, "receiving"));
+  }
+}
+
+void LedgerRepository::Remember(const LoadedLedger& ledger) {
+  std::lock_guard lock(mu_);
+  cache_[ledger.id] = ledger;
+}
+
+void LedgerRepository::Forget(const std::string& ledger_id) {
+  std::lock_guard lock(mu_);
+  cache_.erase(ledger_id);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LedgerRepository::All() {
+  std::vector<std::pair<std::string, std::string>> out;
+  absl::Status s = store_->database()->Scan(
+      kStateFamily, kMarkerPrefix, "", [&](std::string_view key, std::string_view) {
+        std::string_view rest = key.substr(sizeof(kMarkerPrefix) - 1);
+        // Branch ids never contain '/', part numbers may: split at the first one.
+        const size_t slash = rest.find('/');
+        if (slash != std::string_view::npos) {
+          out.emplace_back(std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1)));
+        }
+        return true;
+      });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace bo::receiving

@@ -1,0 +1,61 @@
+// LedgerRepository: the stock ledgers of the receiving service on disk. Each (branch, part) is
+// one event stream, "ledger/<branch>/<part>", holding every event the pure StockLedger decided
+// (domain/stock_ledger.h); its state is the fold of that stream. A cache keeps the folded state
+// and version of every ledger touched, so a command reads no events unless another writer
+// (there is none in one process) moved the stream on.
+//
+// The caller serialises work on one ledger (KeyedLocks on LedgerId) around Load, Stage, Commit
+// and Remember.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/store/event_store.h"
+#include "services/common/command_support.h"
+#include "services/receiving/domain/stock_ledger.h"
+
+namespace bo::receiving {
+
+// "ledger/<branch>/<part>": the stream id, the lock key and the state-family marker key.
+std::string LedgerId(const std::string& branch_id, const std::string& part_number);
+
+struct LoadedLedger {
+  std::string id;
+  StockLedgerState state;
+  uint64_t version = 0;
+};
+
+class LedgerRepository {
+ public:
+  explicit LedgerRepository(EventStore* store) : store_(store) {}
+
+  // The ledger's current state and version (an empty ledger at version 0 if it has no events).
+  absl::StatusOr<LoadedLedger> Load(const std::string& branch_id, const std::string& part_number);
+
+  // Stamps `events` (the output of Decide against `ledger`), adds them to `commit` (the stream
+  // append, the outbox entries of the published ones, keyed by branch/part, and the ledger's
+  // marker), and advances `ledger` to the state and version after them.
+  void Stage(LoadedLedger* ledger, Events events, absl::Time now, const Caller& caller,
+             const std::string& causation_id, CommitRequest* commit);
+
+  // After a successful commit: cache the staged state.
+  void Remember(const LoadedLedger& ledger);
+  // After a failed commit: drop the cached state so the next Load reads the stream.
+  void Forget(const std::string& ledger_id);
+
+  // Every ledger that has ever had an event, as (branch, part).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> All();
+
+ private:
+  EventStore* store_;
+  std::mutex mu_;
+  std::map<std::string, LoadedLedger> cache_;
+};
+
+}  // namespace bo::receiving

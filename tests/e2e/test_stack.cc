@@ -1,0 +1,112 @@
+#include "tests/e2e/test_stack.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "libs/kafka/testing.h"
+#include "libs/kafka/topic_admin.h"
+#include "services/common/topics.h"
+#include "tests/foundation/process.h"
+
+namespace bo::testing {
+
+TestStack::TestStack(int port_base, std::map<std::string, std::string> env) : env_(std::move(env)) {
+  root_ =
+      (std::filesystem::temp_directory_path() / ("bo_e2e_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(root_);
+  std::filesystem::create_directories(root_);
+  const std::pair<const char*, const char*> names[] = {{"invoicing", BO_INVOICING_BIN},
+                                                       {"purchasing", BO_PURCHASING_BIN},
+                                                       {"receiving", BO_RECEIVING_BIN},
+                                                       {"debtor-query", BO_DEBTOR_QUERY_BIN}};
+  int port = port_base;
+  for (const auto& [name, bin] : names) {
+    ServiceProcess s;
+    s.name = name;
+    s.binary = bin;
+    s.addr = "127.0.0.1:" + std::to_string(++port);
+    s.data_dir = root_ + "/" + name;
+    s.log = root_ + "/" + name + ".log";
+    services_[name] = s;
+  }
+  env_["RECEIVING_ADDR"] = services_["receiving"].addr;
+  auto channel = [](const std::string& addr) {
+    return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+  };
+  invoicing_ = backorder::v1::InvoicingService::NewStub(channel(services_["invoicing"].addr));
+  purchasing_ = backorder::v1::PurchasingService::NewStub(channel(services_["purchasing"].addr));
+  receiving_ = backorder::v1::ReceivingService::NewStub(channel(services_["receiving"].addr));
+  debtor_query_ =
+      backorder::v1::DebtorQueryService::NewStub(channel(services_["debtor-query"].addr));
+}
+
+TestStack::~TestStack() {
+  Stop();
+  if (std::getenv("BO_E2E_KEEP") == nullptr) std::filesystem::remove_all(root_);
+}
+
+void TestStack::Start() {
+  const std::string bootstrap = kafka::testing::Bootstrap();
+  if (bootstrap.empty()) throw std::runtime_error("KAFKA_BOOTSTRAP is not set (run tools/test)");
+  absl::Status topics = kafka::EnsureTopics({{"bootstrap.servers", bootstrap}}, EventTopics());
+  if (!topics.ok()) throw std::runtime_error("creating topics: " + topics.ToString());
+  for (const auto& [k, v] : env_) ::setenv(k.c_str(), v.c_str(), 1);
+  for (auto& [name, s] : services_) {
+    s.pid = Spawn(
+        s.binary,
+        {"--grpc-addr=" + s.addr, "--data-dir=" + s.data_dir, "--kafka-bootstrap=" + bootstrap},
+        s.log);
+  }
+  for (const auto& [name, s] : services_) WaitServing(s);
+}
+
+void TestStack::Stop() {
+  for (auto& [name, s] : services_) {
+    if (s.pid > 0) ::kill(s.pid, SIGTERM);
+  }
+  for (auto& [name, s] : services_) {
+    if (s.pid > 0) WaitExit(s.pid, std::chrono::seconds(30));
+    s.pid = 0;
+  }
+}
+
+void TestStack::WaitServing(const ServiceProcess& s) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(s.addr, grpc::InsecureChannelCredentials()));
+  const bool serving = Eventually(
+      [&] {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        grpc::health::v1::HealthCheckRequest req;
+        grpc::health::v1::HealthCheckResponse resp;
+        return stub->Check(&ctx, req, &resp).ok() &&
+               resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+      },
+      std::chrono::seconds(120));
+  if (!serving) throw std::runtime_error(s.name + " never became SERVING; see " + s.log);
+}
+
+std::unique_ptr<grpc::ClientContext> Call(const std::string& actor) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  ctx->AddMetadata("bo-actor", actor);
+  ctx->AddMetadata("bo-role", "clerk");
+  return ctx;
+}
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
+}  // namespace bo::testing

@@ -1,0 +1,67 @@
+// The read-model projection of debtor-query: one consumer ("debtor-query.readmodel") reads the
+// four topics and this class turns each record into writes to the readmodel family (keys in
+// read_model_keys.h), added to the consumer's WriteBatch so the record's effect, its offset and
+// its seen id are committed together.
+//
+// Deterministic by construction (guarantee 7): everything written comes from the records
+// themselves (no clock, no generated ids), and the back-order views are built by ApplyToView /
+// MarkOnOrder, whose result does not depend on the order the topics deliver in. Deleting the
+// readmodel family and replaying the topics therefore gives the same bytes.
+//
+// What each event does:
+//   BackorderCreated/Filled/Cancelled/Invoiced -> ApplyToView on bo/<id>, indexes, one history
+//   entry StockOrderPlaced -> MarkOnOrder on every covered back order, indexes, a history entry
+//   each LostSaleRecorded -> lost/<branch>/<occurred_at>/<event_id> anything else (debtors,
+//   invoices, stock movements, parts) -> nothing
+// A record that cannot be decoded, or a back-order event that names no back order, is logged and
+// skipped (returning an error would retry it for ever); only I/O errors are returned.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "backorder/v1/common.pb.h"
+#include "backorder/v1/events.pb.h"
+#include "libs/kafka/exactly_once_consumer.h"
+#include "libs/store/database.h"
+#include "rocksdb/write_batch.h"
+
+namespace bo::debtor_query {
+
+// The consumer (and group) name of the projection.
+inline constexpr char kReadModelConsumer[] = "debtor-query.readmodel";
+
+// The index entries (readmodel key -> value) a back-order view should have: the age indexes
+// once the view knows what it is for (its context), and the ready index while something is
+// ready to invoice and it is not cancelled. A view known only from a stock order (its creation
+// and fills not seen yet) has none.
+std::map<std::string, std::string> IndexEntries(const backorder::v1::Backorder& view,
+                                                std::string_view backorder_id);
+
+class ReadModelProjection {
+ public:
+  // `db` must outlive the projection; it is read for the current views, never written.
+  explicit ReadModelProjection(Database* db) : db_(db) {}
+
+  // Adds the effect of one record to `batch`.
+  absl::Status Apply(const kafka::ConsumedRecord& record, rocksdb::WriteBatch* batch);
+
+  // Apply as a RecordHandler for the runtime's subscription; the projection must outlive it.
+  kafka::RecordHandler Handler();
+
+ private:
+  // Loads the view of `backorder_id` (an empty one if it is not known yet), lets `change` alter
+  // it, and writes the view, its index changes and the history entry `history_value` under the
+  // event's time and id.
+  template <typename Change>
+  absl::Status UpdateView(const std::string& backorder_id,
+                          const backorder::v1::EventEnvelope& event, std::string_view event_id,
+                          std::string_view history_value, Change change,
+                          rocksdb::WriteBatch* batch);
+
+  Database* db_;
+};
+
+}  // namespace bo::debtor_query

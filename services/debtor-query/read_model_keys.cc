@@ -1,0 +1,92 @@
+#include "services/debtor-query/read_model_keys.h"
+
+#include <cstdint>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "libs/core/ids.h"
+
+namespace bo::debtor_query {
+
+std::string EscapeKeyPart(std::string_view id) {
+  std::string out;
+  out.reserve(id.size());
+  for (char c : id) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '/') {
+      out += "%2F";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string SortableTime(const google::protobuf::Timestamp& t) {
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / 1'000'000'000 - 1;
+  if (t.seconds() < 0) return SortableNumber(0);
+  const int64_t seconds = t.seconds() > kMaxSeconds ? kMaxSeconds : t.seconds();
+  const int64_t nanos = t.nanos() < 0 || t.nanos() > 999'999'999 ? 0 : t.nanos();
+  return SortableNumber(static_cast<uint64_t>(seconds * 1'000'000'000 + nanos));
+}
+
+std::string BackorderKey(std::string_view backorder_id) {
+  return absl::StrCat("bo/", std::string(backorder_id));
+}
+
+std::string AgeKey(const google::protobuf::Timestamp& created_at, std::string_view backorder_id) {
+  return absl::StrCat(std::string(kAgePrefix), SortableTime(created_at), "/",
+                      EscapeKeyPart(backorder_id));
+}
+
+std::string BranchAgePrefix(std::string_view branch_id) {
+  return absl::StrCat("branch-age/", EscapeKeyPart(branch_id), "/");
+}
+
+std::string BranchAgeKey(std::string_view branch_id, const google::protobuf::Timestamp& created_at,
+                         std::string_view backorder_id) {
+  return absl::StrCat(BranchAgePrefix(branch_id), SortableTime(created_at), "/",
+                      EscapeKeyPart(backorder_id));
+}
+
+std::string ReadyPrefix(std::string_view branch_id, std::string_view debtor_id) {
+  if (branch_id.empty()) return "ready/";
+  if (debtor_id.empty()) return absl::StrCat("ready/", EscapeKeyPart(branch_id), "/");
+  return absl::StrCat("ready/", EscapeKeyPart(branch_id), "/", EscapeKeyPart(debtor_id), "/");
+}
+
+std::string ReadyKey(const backorder::v1::BackorderContext& context,
+                     std::string_view backorder_id) {
+  return absl::StrCat("ready/", EscapeKeyPart(context.branch_id()), "/",
+                      EscapeKeyPart(context.debtor_id()), "/", EscapeKeyPart(context.invoice_id()),
+                      "/", EscapeKeyPart(backorder_id));
+}
+
+std::string HistoryPrefix(std::string_view backorder_id) {
+  return absl::StrCat("hist/", EscapeKeyPart(backorder_id), "/");
+}
+
+std::string HistoryKey(std::string_view backorder_id,
+                       const google::protobuf::Timestamp& occurred_at, std::string_view event_id) {
+  return absl::StrCat(HistoryPrefix(backorder_id), SortableTime(occurred_at), "/",
+                      EscapeKeyPart(event_id));
+}
+
+std::string LostSalePrefix(std::string_view branch_id) {
+  return absl::StrCat("lost/", EscapeKeyPart(branch_id), "/");
+}
+
+std::string LostSaleKey(std::string_view branch_id, const google::protobuf::Timestamp& occurred_at,
+                        std::string_view event_id) {
+  return absl::StrCat(LostSalePrefix(branch_id), SortableTime(occurred_at), "/",
+                      EscapeKeyPart(event_id));
+}
+
+std::string DebtorKey(std::string_view debtor_id) {
+  return absl::StrCat(std::string(kDebtorPrefix), std::string(debtor_id));
+}
+
+std::string DebtorStream(std::string_view debtor_id) { return DebtorKey(debtor_id); }
+
+}  // namespace bo::debtor_query

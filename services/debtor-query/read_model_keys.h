@@ -1,0 +1,58 @@
+// The keys of debtor-query's read models (readmodel column family) and of its debtor records
+// (state family). Every query is a prefix scan over one of these, never a scan of everything.
+//
+// readmodel family (written only by the projection, see projection.h):
+//   bo/<backorder_id>                               -> backorder.v1.Backorder (the view)
+//   age/<created_at>/<backorder_id>                 -> backorder_id   (all back orders, oldest
+//   first) branch-age/<branch>/<created_at>/<backorder_id> -> backorder_id   (one branch, oldest
+//   first) ready/<branch>/<debtor>/<invoice>/<backorder_id> -> backorder_id  (ready to invoice:
+//   present
+//                                                       exactly when Ready > 0 and not CANCELLED)
+//   hist/<backorder_id>/<occurred_at>/<event_id>    -> EventEnvelope bytes (one per event)
+//   lost/<branch>/<occurred_at>/<event_id>          -> EventEnvelope bytes (LostSaleRecorded)
+// state family (written by the debtor commands):
+//   debtor/<debtor_id>                              -> backorder.v1.Debtor
+//
+// Times are nanoseconds since the Unix epoch as 20 digits, so keys sort by time. Ids inside a key
+// are escaped ('%' -> "%25", '/' -> "%2F"): ids may contain '/', and without escaping the prefix
+// "ready/A/" of branch "A" would also match the keys of branch "A/B".
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "backorder/v1/common.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+
+namespace bo::debtor_query {
+
+// An id made safe to sit between '/' separators.
+std::string EscapeKeyPart(std::string_view id);
+
+// A timestamp as 20 sortable digits (nanoseconds since the epoch; times before it sort as 0).
+std::string SortableTime(const google::protobuf::Timestamp& t);
+
+// ---- readmodel family ----
+std::string BackorderKey(std::string_view backorder_id);
+std::string AgeKey(const google::protobuf::Timestamp& created_at, std::string_view backorder_id);
+inline constexpr std::string_view kAgePrefix = "age/";
+std::string BranchAgePrefix(std::string_view branch_id);
+std::string BranchAgeKey(std::string_view branch_id, const google::protobuf::Timestamp& created_at,
+                         std::string_view backorder_id);
+// The ready-index prefix for one branch ("" for all) and, with a branch, one debtor ("" for all).
+std::string ReadyPrefix(std::string_view branch_id, std::string_view debtor_id);
+std::string ReadyKey(const backorder::v1::BackorderContext& context, std::string_view backorder_id);
+std::string HistoryPrefix(std::string_view backorder_id);
+std::string HistoryKey(std::string_view backorder_id,
+                       const google::protobuf::Timestamp& occurred_at, std::string_view event_id);
+std::string LostSalePrefix(std::string_view branch_id);
+std::string LostSaleKey(std::string_view branch_id, const google::protobuf::Timestamp& occurred_at,
+                        std::string_view event_id);
+
+// ---- state family ----
+inline constexpr std::string_view kDebtorPrefix = "debtor/";
+std::string DebtorKey(std::string_view debtor_id);
+// The event stream of one debtor (also the aggregate id of its events).
+std::string DebtorStream(std::string_view debtor_id);
+
+}  // namespace bo::debtor_query

@@ -1,0 +1,43 @@
+#include "services/debtor-query/snapshot_reader.h"
+
+#include <memory>
+
+#include "rocksdb/iterator.h"
+
+namespace bo::debtor_query {
+
+SnapshotReader::SnapshotReader(Database* db) : db_(db), snapshot_(db->db()->GetSnapshot()) {}
+
+SnapshotReader::~SnapshotReader() { db_->db()->ReleaseSnapshot(snapshot_); }
+
+absl::StatusOr<std::optional<std::string>> SnapshotReader::Get(std::string_view family,
+                                                               std::string_view key) {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  std::string value;
+  rocksdb::Status s =
+      db_->db()->Get(options, db_->family(family), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s);
+  return value;
+}
+
+absl::Status SnapshotReader::Scan(
+    std::string_view family, std::string_view prefix, std::string_view start_after,
+    const std::function<bool(std::string_view key, std::string_view value)>& visit) {
+  rocksdb::ReadOptions options;
+  options.snapshot = snapshot_;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(options, db_->family(family)));
+  const std::string_view start = start_after > prefix ? start_after : prefix;
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    const std::string_view key(k.data(), k.size());
+    if (!key.starts_with(prefix)) break;
+    if (key == start_after) continue;
+    const rocksdb::Slice v = it->value();
+    if (!visit(key, std::string_view(v.data(), v.size()))) break;
+  }
+  return FromRocks(it->status());
+}
+
+}  // namespace bo::debtor_query

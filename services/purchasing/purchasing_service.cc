@@ -1,0 +1,372 @@
+#include "services/purchasing/purchasing_service.h"
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/ids.h"
+#include "services/common/backorder_view.h"
+#include "services/common/command_support.h"
+#include "services/common/topics.h"
+#include "services/purchasing/stock_order.h"
+#include "spdlog/spdlog.h"
+
+namespace bo::purchasing {
+namespace pb = backorder::v1;
+
+namespace {
+
+constexpr char kOpenPrefix[] = "open/";
+constexpr char kOrderIndexPrefix[] = "stockorders/";
+
+std::string ViewKey(const std::string& backorder_id) { return "backorder/" + backorder_id; }
+std::string OrderKey(const std::string& stock_order_id) { return "stockorder/" + stock_order_id; }
+// The stream of a placed order; also the aggregate id in its events' envelopes.
+std::string OrderStream(const std::string& stock_order_id) {
+  return "stockorder/" + stock_order_id;
+}
+std::string CounterKey(const std::string& branch_id) { return "counter/stockorder/" + branch_id; }
+
+uint64_t UnixNanos(const google::protobuf::Timestamp& t) {
+  const int64_t nanos = absl::ToUnixNanos(FromProto(t));
+  return nanos < 0 ? 0 : static_cast<uint64_t>(nanos);
+}
+
+std::string OpenPrefix(const std::string& branch_id) {
+  return absl::StrCat(kOpenPrefix, branch_id, "/");
+}
+
+// The view's key in the open index, oldest first within a branch; none unless it is Orderable.
+std::optional<std::string> OpenKey(const pb::Backorder& view) {
+  if (!Orderable(view)) return std::nullopt;
+  return absl::StrCat(OpenPrefix(view.context().branch_id()),
+                      SortableNumber(UnixNanos(view.created_at())), "/",
+                      view.context().backorder_id());
+}
+
+// Newest first: the creation time counted down from the largest number.
+std::string OrderIndexKey(const pb::StockOrder& order) {
+  return absl::StrCat(
+      kOrderIndexPrefix,
+      SortableNumber(std::numeric_limits<uint64_t>::max() - UnixNanos(order.created_at())), "/",
+      order.stock_order_id());
+}
+
+// Adds the index change that follows a view's change from `before` to `after`.
+void StageOpenIndex(const pb::Backorder& before, const pb::Backorder& after,
+                    CommitRequest* commit) {
+  const std::optional<std::string> old_key = OpenKey(before), new_key = OpenKey(after);
+  if (old_key == new_key) return;
+  if (old_key) commit->state_deletes.push_back(*old_key);
+  if (new_key) commit->state.emplace_back(*new_key, "");
+}
+
+template <typename Message>
+absl::StatusOr<std::optional<Message>> Load(EventStore* store, const std::string& key) {
+  auto bytes = store->GetState(key);
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::optional<Message>();
+  Message m;
+  if (!m.ParseFromString(**bytes)) {
+    return absl::DataLossError(absl::StrCat("stored ", key, " is unreadable"));
+  }
+  return std::optional<Message>(std::move(m));
+}
+
+}  // namespace
+
+PurchasingService::PurchasingService(EventStore* store, Clock clock)
+    : store_(store), clock_(std::move(clock)) {}
+
+absl::StatusOr<std::optional<pb::StockOrder>> PurchasingService::LoadOrder(const std::string& id) {
+  return Load<pb::StockOrder>(store_, OrderKey(id));
+}
+
+absl::StatusOr<std::optional<pb::Backorder>> PurchasingService::LoadView(const std::string& id) {
+  return Load<pb::Backorder>(store_, ViewKey(id));
+}
+
+absl::StatusOr<pb::StockOrder> PurchasingService::FindOrder(const std::string& id) {
+  auto order = LoadOrder(id);
+  if (!order.ok()) return order.status();
+  if (!order->has_value())
+    return absl::NotFoundError(absl::StrCat("stock order ", id, " not found"));
+  return std::move(**order);
+}
+
+absl::Status PurchasingService::SaveDraft(const pb::StockOrder& order, const std::string& method,
+                                          const std::string& request_id, pb::StockOrder* resp) {
+  CommitRequest commit;
+  commit.state.emplace_back(OrderKey(order.stock_order_id()), order.SerializeAsString());
+  *resp = order;
+  return CommitWithAnswer(store_, &commit, method, request_id, resp);
+}
+
+// ---- Commands ----
+
+grpc::Status PurchasingService::CreateStockOrder(grpc::ServerContext* ctx,
+                                                 const pb::CreateStockOrderRequest* req,
+                                                 pb::StockOrder* resp) {
+  if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  std::lock_guard lock(mu_);
+  auto done = PreviousAnswer(store_, "CreateStockOrder", req->request_id(), resp);
+  if (!done.ok()) return ToGrpc(done.status());
+  if (*done) return grpc::Status::OK;
+
+  auto counter = store_->GetState(CounterKey(req->branch_id()));
+  if (!counter.ok()) return ToGrpc(counter.status());
+  uint64_t last = 0;
+  if (counter->has_value() && !absl::SimpleAtoi(**counter, &last)) {
+    return ToGrpc(absl::DataLossError(
+        absl::StrCat("stock order counter of branch ", req->branch_id(), " is unreadable")));
+  }
+  const std::string id = StockOrderId(req->branch_id(), last + 1);
+  if (!CheckId("stock_order_id", id).ok()) {
+    return ToGrpc(absl::FailedPreconditionError(
+        absl::StrCat("branch ", req->branch_id(), " has used up its stock order numbers")));
+  }
+  const pb::StockOrder order =
+      NewStockOrder(id, *req, CallerOf(ctx, req->request_id()).subject, clock_());
+
+  CommitRequest commit;
+  commit.state.emplace_back(OrderKey(id), order.SerializeAsString());
+  commit.state.emplace_back(OrderIndexKey(order), "");
+  commit.state.emplace_back(CounterKey(req->branch_id()), std::to_string(last + 1));
+  *resp = order;
+  return ToGrpc(CommitWithAnswer(store_, &commit, "CreateStockOrder", req->request_id(), resp));
+}
+
+grpc::Status PurchasingService::AddBackorderLines(grpc::ServerContext*,
+                                                  const pb::AddBackorderLinesToOrderRequest* req,
+                                                  pb::StockOrder* resp) {
+  if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  std::lock_guard lock(mu_);
+  auto done = PreviousAnswer(store_, "AddBackorderLines", req->request_id(), resp);
+  if (!done.ok()) return ToGrpc(done.status());
+  if (*done) return grpc::Status::OK;
+
+  auto order = FindOrder(req->stock_order_id());
+  if (!order.ok()) return ToGrpc(order.status());
+  if (auto s = CheckDraft(*order); !s.ok()) return ToGrpc(s);
+  std::vector<pb::Backorder> ticked;
+  for (const std::string& id : req->backorder_ids()) {
+    auto view = LoadView(id);
+    if (!view.ok()) return ToGrpc(view.status());
+    if (!view->has_value()) {
+      return ToGrpc(absl::NotFoundError(absl::StrCat("back order ", id, " not found")));
+    }
+    ticked.push_back(std::move(**view));
+  }
+  auto changed = AddBackorders(*std::move(order), ticked);
+  if (!changed.ok()) return ToGrpc(changed.status());
+  return ToGrpc(SaveDraft(*changed, "AddBackorderLines", req->request_id(), resp));
+}
+
+grpc::Status PurchasingService::AddStockLine(grpc::ServerContext*,
+                                             const pb::AddStockLineRequest* req,
+                                             pb::StockOrder* resp) {
+  if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  std::lock_guard lock(mu_);
+  auto done = PreviousAnswer(store_, "AddStockLine", req->request_id(), resp);
+  if (!done.ok()) return ToGrpc(done.status());
+  if (*done) return grpc::Status::OK;
+
+  auto order = FindOrder(req->stock_order_id());
+  if (!order.ok()) return ToGrpc(order.status());
+  auto changed = AddShelfStock(*std::move(order), req->part_number(), req->quantity());
+  if (!changed.ok()) return ToGrpc(changed.status());
+  return ToGrpc(SaveDraft(*changed, "AddStockLine", req->request_id(), resp));
+}
+
+grpc::Status PurchasingService::FinaliseStockOrder(grpc::ServerContext* ctx,
+                                                   const pb::FinaliseStockOrderRequest* req,
+                                                   pb::StockOrder* resp) {
+  if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  std::lock_guard lock(mu_);
+  auto done = PreviousAnswer(store_, "FinaliseStockOrder", req->request_id(), resp);
+  if (!done.ok()) return ToGrpc(done.status());
+  if (*done) return grpc::Status::OK;
+
+  auto draft = FindOrder(req->stock_order_id());
+  if (!draft.ok()) return ToGrpc(draft.status());
+  std::map<std::string, pb::Backorder> views;  // as they are now
+  for (const auto& line : draft->lines()) {
+    for (const auto& b : line.backorders()) {
+      auto view = LoadView(b.backorder_id());
+      if (!view.ok()) return ToGrpc(view.status());
+      if (view->has_value()) views.emplace(b.backorder_id(), std::move(**view));
+    }
+  }
+  const absl::Time now = clock_();
+  auto placement = Finalise(*draft, views, now);
+  if (!placement.ok()) return ToGrpc(placement.status());
+
+  const std::string& id = draft->stock_order_id();
+  Stamp(&placement->event, OrderStream(id), 1, now, CallerOf(ctx, req->request_id()),
+        req->request_id());
+  CommitRequest commit;
+  commit.appends.push_back({OrderStream(id), 0, {placement->event.SerializeAsString()}});
+  commit.state.emplace_back(OrderKey(id), placement->order.SerializeAsString());
+  for (const auto& [backorder_id, line] : placement->on_order) {
+    const pb::Backorder before = views.at(backorder_id);
+    pb::Backorder after = before;
+    MarkOnOrder(&after, id, line, placement->event.occurred_at());
+    commit.state.emplace_back(ViewKey(backorder_id), after.SerializeAsString());
+    StageOpenIndex(before, after, &commit);
+  }
+  commit.outbox.push_back(ToOutbox(kPurchasingTopic, id, placement->event, "purchasing"));
+  *resp = placement->order;
+  return ToGrpc(CommitWithAnswer(store_, &commit, "FinaliseStockOrder", req->request_id(), resp));
+}
+
+// ---- Queries ----
+
+grpc::Status PurchasingService::GetStockOrder(grpc::ServerContext*,
+                                              const pb::GetStockOrderRequest* req,
+                                              pb::StockOrder* resp) {
+  if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  auto order = FindOrder(req->stock_order_id());
+  if (!order.ok()) return ToGrpc(order.status());
+  *resp = *std::move(order);
+  return grpc::Status::OK;
+}
+
+grpc::Status PurchasingService::ListStockOrders(grpc::ServerContext*,
+                                                const pb::ListStockOrdersRequest* req,
+                                                pb::ListStockOrdersResponse* resp) {
+  if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  const int page_size = *PageSize(req->page_size());
+  std::string start_after;
+  if (!req->page_token().empty()) {
+    auto decoded = DecodePageToken(req->page_token());
+    if (!decoded.ok()) return ToGrpc(decoded.status());
+    if (!decoded->starts_with(kOrderIndexPrefix)) {
+      return ToGrpc(Invalid("page_token", "not a token this service gave out"));
+    }
+    start_after = *std::move(decoded);
+  }
+
+  std::lock_guard lock(mu_);  // the index and the orders it names, as of one moment
+  absl::Status failure;
+  std::string last_key;
+  bool more = false;
+  absl::Status scan = store_->database()->Scan(
+      kStateFamily, kOrderIndexPrefix, start_after, [&](std::string_view key, std::string_view) {
+        const size_t slash = key.find('/', sizeof(kOrderIndexPrefix) - 1);
+        if (slash == std::string_view::npos) return true;
+        auto order = LoadOrder(std::string(key.substr(slash + 1)));
+        if (!order.ok()) {
+          failure = order.status();
+          return false;
+        }
+        if (!order->has_value()) return true;
+        const pb::StockOrder& o = **order;
+        if ((!req->branch_id().empty() && o.branch_id() != req->branch_id()) ||
+            (!req->supplier_id().empty() && o.supplier_id() != req->supplier_id()) ||
+            (req->status() != pb::STOCK_ORDER_STATUS_UNSPECIFIED && o.status() != req->status())) {
+          return true;
+        }
+        if (resp->stock_orders_size() == page_size) {
+          more = true;
+          return false;
+        }
+        *resp->add_stock_orders() = o;
+        last_key = std::string(key);
+        return true;
+      });
+  if (!scan.ok()) return ToGrpc(scan);
+  if (!failure.ok()) return ToGrpc(failure);
+  if (more) resp->set_next_page_token(EncodePageToken(last_key));
+  return grpc::Status::OK;
+}
+
+grpc::Status PurchasingService::GetBackorders(grpc::ServerContext*,
+                                              const pb::GetBackordersRequest* req,
+                                              pb::GetBackordersResponse* resp) {
+  if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  std::lock_guard lock(mu_);  // the index and the views it names, as of one moment
+  auto order = FindOrder(req->stock_order_id());
+  if (!order.ok()) return ToGrpc(order.status());
+
+  const std::string prefix = OpenPrefix(order->branch_id());
+  absl::Status failure;
+  absl::Status scan = store_->database()->Scan(
+      kStateFamily, prefix, "", [&](std::string_view key, std::string_view) {
+        // <prefix><20-digit created_at>/<backorder id>
+        const size_t id_at = prefix.size() + 21;
+        if (key.size() <= id_at) return true;
+        auto view = LoadView(std::string(key.substr(id_at)));
+        if (!view.ok()) {
+          failure = view.status();
+          return false;
+        }
+        if (view->has_value() && ListedFor(**view, *order, req->this_supplier_only())) {
+          *resp->add_backorders() = std::move(**view);
+        }
+        return true;
+      });
+  if (!scan.ok()) return ToGrpc(scan);
+  return ToGrpc(failure);
+}
+
+grpc::Status PurchasingService::GetBackorder(grpc::ServerContext*,
+                                             const pb::GetPurchasingBackorderRequest* req,
+                                             pb::Backorder* resp) {
+  if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  auto view = LoadView(req->backorder_id());
+  if (!view.ok()) return ToGrpc(view.status());
+  if (!view->has_value()) {
+    return ToGrpc(
+        absl::NotFoundError(absl::StrCat("back order ", req->backorder_id(), " not found")));
+  }
+  *resp = std::move(**view);
+  return grpc::Status::OK;
+}
+
+// ---- Reactions ----
+
+absl::Status PurchasingService::React(const kafka::ConsumedRecord& record) {
+  pb::EventEnvelope event;
+  if (!event.ParseFromArray(record.value.data(), static_cast<int>(record.value.size()))) {
+    spdlog::warn("purchasing: skipping undecodable record {}/{}@{}", std::string(record.topic),
+                 record.partition, record.offset);
+    return absl::OkStatus();
+  }
+  switch (event.payload_case()) {
+    case pb::EventEnvelope::kBackorderCreated:
+    case pb::EventEnvelope::kBackorderFilled:
+    case pb::EventEnvelope::kBackorderCancelled:
+    case pb::EventEnvelope::kBackorderInvoiced:
+      break;
+    default:
+      return absl::OkStatus();  // not about a back order's quantities
+  }
+  const std::string backorder_id = BackorderIdOf(event);
+  if (auto s = CheckId("backorder_id", backorder_id); !s.ok()) {
+    spdlog::warn("purchasing: skipping {} {} ({}/{}@{}): {}", event.type(), event.event_id(),
+                 std::string(record.topic), record.partition, record.offset, s.ToString());
+    return absl::OkStatus();
+  }
+
+  std::lock_guard lock(mu_);
+  auto loaded = LoadView(backorder_id);
+  if (!loaded.ok()) return loaded.status();
+  const pb::Backorder before = loaded->value_or(pb::Backorder());
+  pb::Backorder after = before;
+  if (!ApplyToView(&after, event)) return absl::OkStatus();
+  CommitRequest commit;
+  commit.state.emplace_back(ViewKey(backorder_id), after.SerializeAsString());
+  StageOpenIndex(before, after, &commit);
+  return CommitReaction(store_, &commit, record.event_id);
+}
+
+kafka::RecordHandler PurchasingService::Handler() {
+  return
+      [this](const kafka::ConsumedRecord& record, rocksdb::WriteBatch*) { return React(record); };
+}
+
+}  // namespace bo::purchasing

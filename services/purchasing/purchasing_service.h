@@ -1,0 +1,92 @@
+// PurchasingService: the gRPC face of the purchasing service (proto/backorder/v1/
+// purchasing_service.proto) and its back-order views, kept from invoicing's and receiving's
+// events.
+//
+// Every rule is in the pure domain (stock_order.h); this class validates requests, serialises,
+// loads, and commits the decision with its answer, events and outbox entries in one
+// EventStore::Commit.
+//
+// One mutex serialises every command and every reaction: finalising reads and changes many
+// back-order views at once, and a reaction may change one of them at the same moment, so a
+// per-aggregate lock would not be enough to keep a back order off two stock orders. Purchasing
+// sees a few commands a minute per branch; correctness first.
+//
+// What it keeps in the state family:
+//   backorder/<id>                       backorder.v1.Backorder, the view
+//   open/<branch>/<created_at>/<id>      "" while the back order is Orderable (Get back orders)
+//   stockorder/<id>                      backorder.v1.StockOrder, drafts and placed orders
+//   stockorders/<newest first>/<id>      "" for each stock order (ListStockOrders)
+//   counter/stockorder/<branch>          the branch's last stock order number
+// and one event stream per placed order, "stockorder/<id>", holding its StockOrderPlaced.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "backorder/v1/purchasing_service.grpc.pb.h"
+#include "libs/kafka/exactly_once_consumer.h"
+#include "libs/store/event_store.h"
+
+namespace bo::purchasing {
+
+class PurchasingService final : public backorder::v1::PurchasingService::Service {
+ public:
+  using Clock = std::function<absl::Time()>;
+  explicit PurchasingService(EventStore* store, Clock clock = absl::Now);
+
+  grpc::Status CreateStockOrder(grpc::ServerContext* ctx,
+                                const backorder::v1::CreateStockOrderRequest* req,
+                                backorder::v1::StockOrder* resp) override;
+  grpc::Status GetStockOrder(grpc::ServerContext* ctx,
+                             const backorder::v1::GetStockOrderRequest* req,
+                             backorder::v1::StockOrder* resp) override;
+  // Newest first (the order they were created in, reversed).
+  grpc::Status ListStockOrders(grpc::ServerContext* ctx,
+                               const backorder::v1::ListStockOrdersRequest* req,
+                               backorder::v1::ListStockOrdersResponse* resp) override;
+  // Oldest first; back orders already ticked on this order are not listed again.
+  grpc::Status GetBackorders(grpc::ServerContext* ctx,
+                             const backorder::v1::GetBackordersRequest* req,
+                             backorder::v1::GetBackordersResponse* resp) override;
+  grpc::Status AddBackorderLines(grpc::ServerContext* ctx,
+                                 const backorder::v1::AddBackorderLinesToOrderRequest* req,
+                                 backorder::v1::StockOrder* resp) override;
+  grpc::Status AddStockLine(grpc::ServerContext* ctx, const backorder::v1::AddStockLineRequest* req,
+                            backorder::v1::StockOrder* resp) override;
+  grpc::Status FinaliseStockOrder(grpc::ServerContext* ctx,
+                                  const backorder::v1::FinaliseStockOrderRequest* req,
+                                  backorder::v1::StockOrder* resp) override;
+  grpc::Status GetBackorder(grpc::ServerContext* ctx,
+                            const backorder::v1::GetPurchasingBackorderRequest* req,
+                            backorder::v1::Backorder* resp) override;
+
+  // The reaction to one record of the invoicing or receiving topic: BackorderCreated, -Filled,
+  // -Cancelled and -Invoiced update the back order's view and the open index, committed on their
+  // own (not in the consumer's batch, since commands change the same keys) and recorded under the
+  // event id. Other records are skipped, undecodable ones with a warning. Only storage errors are
+  // returned (and retried by the consumer).
+  absl::Status React(const kafka::ConsumedRecord& record);
+
+  // React as a consumer handler.
+  kafka::RecordHandler Handler();
+
+ private:
+  absl::StatusOr<std::optional<backorder::v1::StockOrder>> LoadOrder(const std::string& id);
+  absl::StatusOr<std::optional<backorder::v1::Backorder>> LoadView(const std::string& id);
+  // The order, or NOT_FOUND.
+  absl::StatusOr<backorder::v1::StockOrder> FindOrder(const std::string& id);
+  // Commits a changed draft with the answer to (method, request_id).
+  absl::Status SaveDraft(const backorder::v1::StockOrder& order, const std::string& method,
+                         const std::string& request_id, backorder::v1::StockOrder* resp);
+
+  EventStore* store_;
+  Clock clock_;
+  std::mutex mu_;
+};
+
+}  // namespace bo::purchasing

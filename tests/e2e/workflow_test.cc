@@ -621,7 +621,8 @@ TEST_F(Workflow, TheFourServicesAgreeAndStockIsConservedAfterABusyFlow) {
   // Receiving's ledger agrees on every back order it still has open.
   for (const auto& b : {branch, branch2}) {
     ASSERT_TRUE(Eventually([&] {
-      for (const auto& open : Stock(b, part).backorders()) {
+      const pb::StockPosition position = Stock(b, part);
+      for (const auto& open : position.backorders()) {
         if (ViewsOf(open.context().backorder_id()).invoicing.quantities().SerializeAsString() !=
             open.quantities().SerializeAsString()) {
           return false;
@@ -770,6 +771,230 @@ TEST_F(Workflow, BadInputGetsAPreciseStatusAndChangesNothing) {
                      return stack->debtor_query().ListBackorders(Call().get(), r, &resp);
                    },
                    grpc::StatusCode::INVALID_ARGUMENT, "min_age_days"});
+  // One more for every other RPC: each names what is wrong.
+  auto rpc = [&](std::string name, grpc::StatusCode code, std::string field, auto call) {
+    cases.push_back({std::move(name), call, code, std::move(field)});
+  };
+  using Code = grpc::StatusCode;
+  rpc("upsert part, negative price", Code::INVALID_ARGUMENT, "part.unit_price.minor_units", [&] {
+    pb::UpsertPartRequest r;
+    r.set_request_id(NextRequest());
+    r.mutable_part()->set_part_number(part);
+    r.mutable_part()->set_supplier_id("SUP");
+    r.mutable_part()->mutable_unit_price()->set_currency("AUD");
+    r.mutable_part()->mutable_unit_price()->set_minor_units(-1);
+    pb::Part resp;
+    return stack->receiving().UpsertPart(Call().get(), r, &resp);
+  });
+  rpc("get part, unknown", Code::NOT_FOUND, "", [&] {
+    pb::GetPartRequest r;
+    r.set_part_number("NO-SUCH-PART");
+    pb::Part resp;
+    return stack->receiving().GetPart(Call().get(), r, &resp);
+  });
+  rpc("list parts, page size too big", Code::INVALID_ARGUMENT, "page_size", [&] {
+    pb::ListPartsRequest r;
+    r.set_page_size(5000);
+    pb::ListPartsResponse resp;
+    return stack->receiving().ListParts(Call().get(), r, &resp);
+  });
+  rpc("get stock, no branch", Code::INVALID_ARGUMENT, "branch_id", [&] {
+    pb::GetStockRequest r;
+    r.set_part_number(part);
+    pb::StockPosition resp;
+    return stack->receiving().GetStock(Call().get(), r, &resp);
+  });
+  rpc("hold stock, line 0", Code::INVALID_ARGUMENT, "invoice_line", [&] {
+    pb::HoldStockRequest r;
+    r.set_request_id(NextRequest());
+    r.set_branch_id(branch);
+    r.set_part_number(part);
+    r.set_invoice_id(inv.invoice_id());
+    r.set_quantity(1);
+    pb::HoldStockResponse resp;
+    return stack->receiving().HoldStock(Call().get(), r, &resp);
+  });
+  rpc("release hold, no invoice", Code::INVALID_ARGUMENT, "invoice_id", [&] {
+    pb::ReleaseHoldRequest r;
+    r.set_request_id(NextRequest());
+    r.set_branch_id(branch);
+    r.set_part_number(part);
+    r.set_invoice_line(1);
+    pb::ReleaseHoldResponse resp;
+    return stack->receiving().ReleaseHold(Call().get(), r, &resp);
+  });
+  rpc("receive, same part twice", Code::INVALID_ARGUMENT, "lines[1].part_number", [&] {
+    pb::ProcessCreditorInvoiceRequest r;
+    r.set_request_id(NextRequest());
+    r.set_branch_id(branch);
+    r.set_creditor_invoice_id("CI-2");
+    r.set_supplier_id("SUP");
+    for (int i = 0; i < 2; ++i) {
+      r.add_lines()->set_part_number(part);
+      r.mutable_lines(i)->set_quantity(1);
+    }
+    pb::ProcessCreditorInvoiceResponse resp;
+    return stack->receiving().ProcessCreditorInvoice(Call().get(), r, &resp);
+  });
+  rpc("get invoice, malformed id", Code::INVALID_ARGUMENT, "invoice_id", [&] {
+    pb::GetInvoiceRequest r;
+    r.set_invoice_id("INV 1");
+    pb::Invoice resp;
+    return stack->invoicing().GetInvoice(Call().get(), r, &resp);
+  });
+  rpc("list invoices, bad token", Code::INVALID_ARGUMENT, "page_token", [&] {
+    pb::ListInvoicesRequest r;
+    r.set_page_token("not-a-token");
+    pb::ListInvoicesResponse resp;
+    return stack->invoicing().ListInvoices(Call().get(), r, &resp);
+  });
+  rpc("adjust line, negative supplied", Code::INVALID_ARGUMENT, "quantity_supplied", [&] {
+    pb::AdjustPartLineRequest r;
+    r.set_request_id(NextRequest());
+    r.set_invoice_id(inv.invoice_id());
+    r.set_line(1);
+    r.set_quantity_supplied(-1);
+    pb::Invoice resp;
+    return stack->invoicing().AdjustPartLine(Call().get(), r, &resp);
+  });
+  rpc("adjust line, no such line", Code::NOT_FOUND, "", [&] {
+    pb::AdjustPartLineRequest r;
+    r.set_request_id(NextRequest());
+    r.set_invoice_id(inv.invoice_id());
+    r.set_line(7);
+    pb::Invoice resp;
+    return stack->invoicing().AdjustPartLine(Call().get(), r, &resp);
+  });
+  rpc("charge line, no description", Code::INVALID_ARGUMENT, "description", [&] {
+    pb::AddChargeLineRequest r;
+    r.set_request_id(NextRequest());
+    r.set_invoice_id(inv.invoice_id());
+    r.mutable_amount()->set_currency("AUD");
+    r.mutable_amount()->set_minor_units(100);
+    pb::Invoice resp;
+    return stack->invoicing().AddChargeLine(Call().get(), r, &resp);
+  });
+  rpc("ready back orders, no debtor", Code::INVALID_ARGUMENT, "debtor_id", [&] {
+    pb::ListReadyBackordersRequest r;
+    pb::ListReadyBackordersResponse resp;
+    return stack->invoicing().ListReadyBackorders(Call().get(), r, &resp);
+  });
+  rpc("add back order lines, ticked twice", Code::INVALID_ARGUMENT, "backorder_ids[1]", [&] {
+    pb::AddBackorderLinesRequest r;
+    r.set_request_id(NextRequest());
+    r.set_invoice_id(inv.invoice_id());
+    r.add_backorder_ids("BO-X-1");
+    r.add_backorder_ids("BO-X-1");
+    pb::Invoice resp;
+    return stack->invoicing().AddBackorderLines(Call().get(), r, &resp);
+  });
+  rpc("add back order lines, unknown", Code::NOT_FOUND, "", [&] {
+    pb::AddBackorderLinesRequest r;
+    r.set_request_id(NextRequest());
+    r.set_invoice_id(inv.invoice_id());
+    r.add_backorder_ids("BO-NO-SUCH-1");
+    pb::Invoice resp;
+    return stack->invoicing().AddBackorderLines(Call().get(), r, &resp);
+  });
+  rpc("finalise, empty draft", Code::FAILED_PRECONDITION, "", [&] {
+    pb::FinaliseInvoiceRequest r;
+    r.set_request_id(NextRequest());
+    r.set_invoice_id(inv.invoice_id());
+    pb::FinaliseInvoiceResponse resp;
+    return stack->invoicing().FinaliseInvoice(Call().get(), r, &resp);
+  });
+  rpc("abandon, unknown invoice", Code::NOT_FOUND, "", [&] {
+    pb::AbandonInvoiceRequest r;
+    r.set_request_id(NextRequest());
+    r.set_invoice_id("INV-NONE-000001");
+    pb::Invoice resp;
+    return stack->invoicing().AbandonInvoice(Call().get(), r, &resp);
+  });
+  rpc("get back order, no id", Code::INVALID_ARGUMENT, "backorder_id", [&] {
+    pb::GetBackorderRequest r;
+    pb::Backorder resp;
+    return stack->invoicing().GetBackorder(Call().get(), r, &resp);
+  });
+  rpc("create stock order, no supplier", Code::INVALID_ARGUMENT, "supplier_id", [&] {
+    pb::CreateStockOrderRequest r;
+    r.set_request_id(NextRequest());
+    r.set_branch_id(branch);
+    pb::StockOrder resp;
+    return stack->purchasing().CreateStockOrder(Call().get(), r, &resp);
+  });
+  rpc("get stock order, unknown", Code::NOT_FOUND, "", [&] {
+    pb::GetStockOrderRequest r;
+    r.set_stock_order_id("SO-NONE-000001");
+    pb::StockOrder resp;
+    return stack->purchasing().GetStockOrder(Call().get(), r, &resp);
+  });
+  rpc("list stock orders, negative page size", Code::INVALID_ARGUMENT, "page_size", [&] {
+    pb::ListStockOrdersRequest r;
+    r.set_page_size(-1);
+    pb::ListStockOrdersResponse resp;
+    return stack->purchasing().ListStockOrders(Call().get(), r, &resp);
+  });
+  rpc("tick on stock order, none ticked", Code::INVALID_ARGUMENT, "backorder_ids", [&] {
+    pb::AddBackorderLinesToOrderRequest r;
+    r.set_request_id(NextRequest());
+    r.set_stock_order_id("SO-NONE-000001");
+    pb::StockOrder resp;
+    return stack->purchasing().AddBackorderLines(Call().get(), r, &resp);
+  });
+  rpc("finalise stock order, unknown", Code::NOT_FOUND, "", [&] {
+    pb::FinaliseStockOrderRequest r;
+    r.set_request_id(NextRequest());
+    r.set_stock_order_id("SO-NONE-000001");
+    pb::StockOrder resp;
+    return stack->purchasing().FinaliseStockOrder(Call().get(), r, &resp);
+  });
+  rpc("purchasing back order, unknown", Code::NOT_FOUND, "", [&] {
+    pb::GetPurchasingBackorderRequest r;
+    r.set_backorder_id("BO-NONE-1");
+    pb::Backorder resp;
+    return stack->purchasing().GetBackorder(Call().get(), r, &resp);
+  });
+  rpc("update debtor, unknown", Code::NOT_FOUND, "", [&] {
+    pb::UpdateDebtorRequest r;
+    r.set_request_id(NextRequest());
+    r.mutable_debtor()->set_debtor_id(Id("NOBODY"));
+    r.mutable_debtor()->set_name("Nobody");
+    pb::Debtor resp;
+    return stack->debtor_query().UpdateDebtor(Call().get(), r, &resp);
+  });
+  rpc("update debtor, bad email", Code::INVALID_ARGUMENT, "debtor.email", [&] {
+    pb::UpdateDebtorRequest r;
+    r.set_request_id(NextRequest());
+    r.mutable_debtor()->set_debtor_id(debtor);
+    r.mutable_debtor()->set_name("Debtor");
+    r.mutable_debtor()->set_email("not an email");
+    pb::Debtor resp;
+    return stack->debtor_query().UpdateDebtor(Call().get(), r, &resp);
+  });
+  rpc("get debtor, unknown", Code::NOT_FOUND, "", [&] {
+    pb::GetDebtorRequest r;
+    r.set_debtor_id(Id("NOBODY"));
+    pb::Debtor resp;
+    return stack->debtor_query().GetDebtor(Call().get(), r, &resp);
+  });
+  rpc("list debtors, bad token", Code::INVALID_ARGUMENT, "page_token", [&] {
+    pb::ListDebtorsRequest r;
+    r.set_page_token("zz");
+    pb::ListDebtorsResponse resp;
+    return stack->debtor_query().ListDebtors(Call().get(), r, &resp);
+  });
+  rpc("ready to invoice, malformed branch", Code::INVALID_ARGUMENT, "branch_id", [&] {
+    pb::ListReadyToInvoiceRequest r;
+    r.set_branch_id("B 1");
+    pb::ListReadyToInvoiceResponse resp;
+    return stack->debtor_query().ListReadyToInvoice(Call().get(), r, &resp);
+  });
+  rpc("history, unknown back order", Code::NOT_FOUND, "", [&] {
+    pb::GetBackorderHistoryRequest r;
+    r.set_backorder_id("BO-NONE-1");
+    pb::BackorderHistory resp;
+    return stack->debtor_query().GetBackorderHistory(Call().get(), r, &resp);
+  });
   for (const auto& c : cases) {
     grpc::Status s = c.call();
     EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
@@ -777,6 +1002,17 @@ TEST_F(Workflow, BadInputGetsAPreciseStatusAndChangesNothing) {
       EXPECT_EQ(BadField(s), c.field) << c.name << ": " << s.error_message();
     }
   }
+  // A step in the wrong state: a line on an abandoned draft.
+  pb::Invoice gone = Invoice(branch, debtor);
+  pb::AbandonInvoiceRequest ab;
+  ab.set_request_id(NextRequest());
+  ab.set_invoice_id(gone.invoice_id());
+  pb::Invoice abandoned;
+  ASSERT_GRPC_OK(stack->invoicing().AbandonInvoice(Call().get(), ab, &abandoned));
+  grpc::Status late;
+  AddPart(gone.invoice_id(), part, 1, &late);
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << late.error_message();
+  EXPECT_GE(cases.size(), 45u);
   EXPECT_EQ(Stock(branch, part).SerializeAsString(), before_stock);
   pb::GetInvoiceRequest gi;
   gi.set_invoice_id(inv.invoice_id());

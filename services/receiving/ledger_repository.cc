@@ -72,6 +72,15 @@ void LedgerRepository::Forget(const std::string& ledger_id) {
   cache_.erase(ledger_id);
 }
 
+absl::Status LedgerRepository::Settle(const LoadedLedger& ledger, absl::Status commit) {
+  if (commit.ok()) {
+    Remember(ledger);
+  } else {
+    Forget(ledger.id);
+  }
+  return commit;
+}
+
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LedgerRepository::All() {
   std::vector<std::pair<std::string, std::string>> out;
   absl::Status s = store_->database()->Scan(

@@ -48,6 +48,8 @@ class LedgerRepository {
   void Remember(const LoadedLedger& ledger);
   // After a failed commit: drop the cached state so the next Load reads the stream.
   void Forget(const std::string& ledger_id);
+  // After a commit: Remember on success, Forget otherwise. Returns `commit`.
+  absl::Status Settle(const LoadedLedger& ledger, absl::Status commit);
 
   // Every ledger that has ever had an event, as (branch, part).
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> All();

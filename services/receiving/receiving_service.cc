@@ -185,13 +185,8 @@ grpc::Status ReceivingService::AdjustStock(grpc::ServerContext* ctx,
   ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), CallerOf(ctx, req->request_id()),
                  req->request_id(), &commit);
   *resp->mutable_position() = PositionOf(ledger->state);
-  absl::Status s = CommitWithAnswer(store_, &commit, "AdjustStock", req->request_id(), resp);
-  if (s.ok()) {
-    ledgers_.Remember(*ledger);
-  } else {
-    ledgers_.Forget(ledger->id);
-  }
-  return ToGrpc(s);
+  return ToGrpc(ledgers_.Settle(
+      *ledger, CommitWithAnswer(store_, &commit, "AdjustStock", req->request_id(), resp)));
 }
 
 grpc::Status ReceivingService::GetStock(grpc::ServerContext*, const pb::GetStockRequest* req,
@@ -247,13 +242,8 @@ grpc::Status ReceivingService::HoldStock(grpc::ServerContext* ctx, const pb::Hol
     *resp->mutable_expires_at() = ToProto(h->second.expires_at);
   }
   *resp->mutable_part() = *part;
-  absl::Status s = CommitWithAnswer(store_, &commit, "HoldStock", req->request_id(), resp);
-  if (s.ok()) {
-    ledgers_.Remember(*ledger);
-  } else {
-    ledgers_.Forget(ledger->id);
-  }
-  return ToGrpc(s);
+  return ToGrpc(ledgers_.Settle(
+      *ledger, CommitWithAnswer(store_, &commit, "HoldStock", req->request_id(), resp)));
 }
 
 grpc::Status ReceivingService::ReleaseHold(grpc::ServerContext* ctx,
@@ -282,13 +272,8 @@ grpc::Status ReceivingService::ReleaseHold(grpc::ServerContext* ctx,
   CommitRequest commit;
   ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), CallerOf(ctx, req->request_id()),
                  req->request_id(), &commit);
-  absl::Status s = CommitWithAnswer(store_, &commit, "ReleaseHold", req->request_id(), resp);
-  if (s.ok()) {
-    ledgers_.Remember(*ledger);
-  } else {
-    ledgers_.Forget(ledger->id);
-  }
-  return ToGrpc(s);
+  return ToGrpc(ledgers_.Settle(
+      *ledger, CommitWithAnswer(store_, &commit, "ReleaseHold", req->request_id(), resp)));
 }
 
 grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
@@ -353,13 +338,7 @@ grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
   commit.state.emplace_back(ci_key, req->SerializeAsString());
   absl::Status s =
       CommitWithAnswer(store_, &commit, "ProcessCreditorInvoice", req->request_id(), resp);
-  for (const auto& ledger : touched) {
-    if (s.ok()) {
-      ledgers_.Remember(ledger);
-    } else {
-      ledgers_.Forget(ledger.id);
-    }
-  }
+  for (const auto& ledger : touched) ledgers_.Settle(ledger, s).IgnoreError();
   return ToGrpc(s);
 }
 
@@ -397,13 +376,7 @@ absl::Status ReceivingService::ReactOnLedger(const std::string& branch_id,
   CommitRequest commit;
   ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), SystemCaller(&cause), cause.event_id(),
                  &commit);
-  absl::Status s = CommitReaction(store_, &commit, reaction_id);
-  if (s.ok()) {
-    ledgers_.Remember(*ledger);
-  } else {
-    ledgers_.Forget(ledger->id);
-  }
-  return s;
+  return ledgers_.Settle(*ledger, CommitReaction(store_, &commit, reaction_id));
 }
 
 absl::Status ReceivingService::React(const kafka::ConsumedRecord& record) {
@@ -467,12 +440,7 @@ absl::Status ReceivingService::ExpireHolds(absl::Time now) {
     CommitRequest commit;
     ledgers_.Stage(&*ledger, std::move(*events), now, SystemCaller(nullptr), "hold-expiry",
                    &commit);
-    absl::Status s = store_->Commit(commit);
-    if (!s.ok()) {
-      ledgers_.Forget(ledger->id);
-      return s;
-    }
-    ledgers_.Remember(*ledger);
+    if (absl::Status s = ledgers_.Settle(*ledger, store_->Commit(commit)); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,7 @@
 #include "services/common/backorder_view.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include "absl/strings/str_cat.h"
 
@@ -39,6 +40,51 @@ std::string Name(const pb::BackorderContext& c) {
 std::string Figures(const pb::BackorderQuantities& q) {
   return absl::StrCat(q.filled(), " of ", q.back_ordered(), " filled, ", Waiting(q), " waiting, ",
                       q.invoiced(), " invoiced");
+}
+
+// "12.50 AUD", "-0.05 AUD" (every currency is taken to have two decimals, as everywhere else);
+// "-" when unset.
+std::string Amount(const pb::Money& m) {
+  if (m.currency().empty() && m.minor_units() == 0) return "-";  // unset
+  const int64_t units = m.minor_units();
+  const uint64_t magnitude =
+      units < 0 ? uint64_t{0} - static_cast<uint64_t>(units) : static_cast<uint64_t>(units);
+  const uint64_t cents = magnitude % 100;
+  return absl::StrCat(units < 0 ? "-" : "", magnitude / 100, ".", cents < 10 ? "0" : "", cents,
+                      m.currency().empty() ? "" : " ", m.currency());
+}
+
+// "2026-11-29 10:15 UTC", as boctl prints times.
+std::string UtcMinute(const google::protobuf::Timestamp& t) {
+  const std::time_t seconds = static_cast<std::time_t>(t.seconds());
+  std::tm utc{};
+  char text[32] = "";
+  if (gmtime_r(&seconds, &utc) == nullptr) return "?";
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &utc);
+  return text;
+}
+
+std::string InvoiceLineName(const std::string& invoice_id, int32_t line) {
+  return absl::StrCat("invoice ", invoice_id, " line ", line);
+}
+
+std::string KindWord(pb::InvoiceKind kind) {
+  switch (kind) {
+    case pb::INVOICE_KIND_WORKSHOP:
+      return "workshop";
+    case pb::INVOICE_KIND_LABOUR:
+      return "labour";
+    case pb::INVOICE_KIND_COUNTER:
+      return "counter";
+    default:
+      return "unknown kind";
+  }
+}
+
+std::string Signed(int64_t n) { return absl::StrCat(n > 0 ? "+" : "", n); }
+
+std::string BecauseOf(const pb::EventEnvelope& e) {
+  return e.reason().empty() ? "" : absl::StrCat(" (", e.reason(), ")");
 }
 
 }  // namespace
@@ -135,6 +181,8 @@ std::string BackorderIdOf(const pb::EventEnvelope& e) {
 }
 
 std::string Describe(const pb::EventEnvelope& e) {
+  // No default: a payload added to events.proto does not compile (-Wswitch) until it has its
+  // sentence here.
   switch (e.payload_case()) {
     case pb::EventEnvelope::kBackorderCreated: {
       const auto& p = e.backorder_created();
@@ -169,9 +217,85 @@ std::string Describe(const pb::EventEnvelope& e) {
       return absl::StrCat("Put on stock order ", p.stock_order_id(), " to supplier ",
                           p.supplier_id());
     }
-    default:
-      return e.type();
+    case pb::EventEnvelope::kDebtorUpdated: {
+      const auto& p = e.debtor_updated();
+      return absl::StrCat("Debtor ", p.debtor_id(), " (", p.name(), ") saved: contact ",
+                          p.contact_name().empty() ? "-" : p.contact_name(), ", phone ",
+                          p.phone().empty() ? "-" : p.phone(), ", e-mail ",
+                          p.email().empty() ? "-" : p.email(), "; ",
+                          p.use_backorders() ? "uses" : "does not use", " back orders");
+    }
+    case pb::EventEnvelope::kInvoiceFinalised: {
+      const auto& p = e.invoice_finalised();
+      int64_t supplied = 0, back_ordered = 0;
+      for (const auto& line : p.lines()) {
+        supplied += line.quantity_supplied();
+        back_ordered += line.quantity_back_ordered();
+      }
+      return absl::StrCat("Invoice ", p.invoice_id(), " (", KindWord(p.kind()), ") finalised for ",
+                          p.debtor_id(), ": ", p.lines_size(),
+                          p.lines_size() == 1 ? " line, " : " lines, ", supplied, " supplied, ",
+                          back_ordered, " back-ordered, total ", Amount(p.total()));
+    }
+    case pb::EventEnvelope::kLostSaleRecorded: {
+      const auto& p = e.lost_sale_recorded();
+      return absl::StrCat("Lost sale: ", p.quantity(), " x ", p.part_number(), " on ",
+                          InvoiceLineName(p.invoice_id(), p.invoice_line()), " for ", p.debtor_id(),
+                          " could not be supplied and was not back-ordered");
+    }
+    case pb::EventEnvelope::kPartUpdated: {
+      const auto& p = e.part_updated();
+      return absl::StrCat("Part ", p.part_number(),
+                          " saved: ", p.description().empty() ? "no description" : p.description(),
+                          ", supplier ", p.supplier_id().empty() ? "-" : p.supplier_id(),
+                          ", price ", Amount(p.unit_price()));
+    }
+    case pb::EventEnvelope::kStockAdjusted: {
+      const auto& p = e.stock_adjusted();
+      return absl::StrCat("Stock of ", p.part_number(), " adjusted by ", Signed(p.delta()), " to ",
+                          p.on_hand(), " on hand", BecauseOf(e));
+    }
+    case pb::EventEnvelope::kStockReceived: {
+      const auto& p = e.stock_received();
+      return absl::StrCat(
+          "Received ", p.quantity(), " x ", p.part_number(), " on creditor invoice ",
+          p.creditor_invoice_id(),
+          p.stock_order_id().empty() ? "" : absl::StrCat(" (stock order ", p.stock_order_id(), ")"),
+          p.has_unit_cost() ? absl::StrCat(" at ", Amount(p.unit_cost()), " each") : "", "; ",
+          p.on_hand(), " on hand");
+    }
+    case pb::EventEnvelope::kStockHeld: {
+      const auto& p = e.stock_held();
+      return absl::StrCat(
+          "Held ", p.quantity(), " x ", p.part_number(), " for draft ",
+          InvoiceLineName(p.invoice_id(), p.invoice_line()),
+          p.has_expires_at() ? absl::StrCat(" until ", UtcMinute(p.expires_at())) : std::string());
+    }
+    case pb::EventEnvelope::kStockHoldReleased: {
+      const auto& p = e.stock_hold_released();
+      const std::string why = p.cause() == "expired"     ? "the hold expired"
+                              : p.cause() == "abandoned" ? "the draft was abandoned"
+                              : p.cause() == "changed"   ? "the line changed"
+                              : p.cause().empty()        ? "no cause given"
+                                                         : p.cause();
+      return absl::StrCat("Released the hold of ", p.quantity(), " x ", p.part_number(), " for ",
+                          InvoiceLineName(p.invoice_id(), p.invoice_line()), " to free stock (",
+                          why, ")");
+    }
+    case pb::EventEnvelope::kStockIssued: {
+      const auto& p = e.stock_issued();
+      return absl::StrCat(
+          "Issued ", p.quantity(), " x ", p.part_number(), " on ",
+          InvoiceLineName(p.invoice_id(), p.invoice_line()),
+          p.backorder_id().empty() ? "" : absl::StrCat(" for back order ", p.backorder_id()), "; ",
+          p.on_hand(), " on hand");
+    }
+    case pb::EventEnvelope::PAYLOAD_NOT_SET:
+      // A payload added to the catalogue after this code was built (evolution is additive).
+      return absl::StrCat(e.type().empty() ? "An event" : e.type(),
+                          " (a payload this build does not know)");
   }
+  return e.type();
 }
 
 std::string StateName(pb::BackorderState state) {

@@ -153,5 +153,129 @@ TEST(Describe, SaysWhatHappenedInWords) {
             "Filled 2 from creditor invoice CI-9 (2 of 5 filled, 3 waiting, 0 invoiced)");
 }
 
+pb::Money Aud(int64_t minor_units) {
+  pb::Money m;
+  m.set_currency("AUD");
+  m.set_minor_units(minor_units);
+  return m;
+}
+
+// Every payload of the catalogue gets its own sentence, never just the type name.
+TEST(Describe, EveryEventTypeReads) {
+  pb::EventEnvelope debtor;
+  auto* d = debtor.mutable_debtor_updated();
+  d->set_debtor_id("D-1001");
+  d->set_name("Smith Motors");
+  d->set_contact_name("Jo Smith");
+  d->set_phone("03 9555 0101");
+  d->set_use_backorders(true);
+  EXPECT_EQ(Describe(debtor),
+            "Debtor D-1001 (Smith Motors) saved: contact Jo Smith, phone 03 9555 0101, e-mail -; "
+            "uses back orders");
+
+  pb::EventEnvelope invoice;
+  auto* f = invoice.mutable_invoice_finalised();
+  f->set_invoice_id("INV-B1-000001");
+  f->set_kind(pb::INVOICE_KIND_WORKSHOP);
+  f->set_debtor_id("D-1001");
+  auto* line = f->add_lines();
+  line->set_quantity_supplied(3);
+  line->set_quantity_back_ordered(2);
+  f->add_lines()->set_quantity_supplied(1);
+  *f->mutable_total() = Aud(23050);
+  EXPECT_EQ(Describe(invoice),
+            "Invoice INV-B1-000001 (workshop) finalised for D-1001: 2 lines, 4 supplied, "
+            "2 back-ordered, total 230.50 AUD");
+
+  pb::EventEnvelope lost;
+  auto* l = lost.mutable_lost_sale_recorded();
+  l->set_invoice_id("INV-B1-000002");
+  l->set_invoice_line(3);
+  l->set_debtor_id("D-9");
+  l->set_part_number("P1");
+  l->set_quantity(2);
+  EXPECT_EQ(Describe(lost),
+            "Lost sale: 2 x P1 on invoice INV-B1-000002 line 3 for D-9 could not be supplied and "
+            "was not back-ordered");
+
+  pb::EventEnvelope part;
+  auto* p = part.mutable_part_updated();
+  p->set_part_number("OIL-FILTER-1");
+  p->set_description("Oil filter");
+  p->set_supplier_id("SUP-1");
+  *p->mutable_unit_price() = Aud(1205);
+  EXPECT_EQ(Describe(part), "Part OIL-FILTER-1 saved: Oil filter, supplier SUP-1, price 12.05 AUD");
+
+  pb::EventEnvelope adjusted;
+  adjusted.set_reason("opening stock");
+  adjusted.mutable_stock_adjusted()->set_part_number("P1");
+  adjusted.mutable_stock_adjusted()->set_delta(3);
+  adjusted.mutable_stock_adjusted()->set_on_hand(3);
+  EXPECT_EQ(Describe(adjusted), "Stock of P1 adjusted by +3 to 3 on hand (opening stock)");
+  adjusted.clear_reason();
+  adjusted.mutable_stock_adjusted()->set_delta(-2);
+  adjusted.mutable_stock_adjusted()->set_on_hand(1);
+  EXPECT_EQ(Describe(adjusted), "Stock of P1 adjusted by -2 to 1 on hand");
+
+  pb::EventEnvelope received;
+  auto* r = received.mutable_stock_received();
+  r->set_part_number("P1");
+  r->set_creditor_invoice_id("CI-9");
+  r->set_stock_order_id("SO-B1-000001");
+  r->set_quantity(4);
+  *r->mutable_unit_cost() = Aud(700);
+  r->set_on_hand(4);
+  EXPECT_EQ(Describe(received),
+            "Received 4 x P1 on creditor invoice CI-9 (stock order SO-B1-000001) at 7.00 AUD each; "
+            "4 on hand");
+  r->clear_unit_cost();
+  r->clear_stock_order_id();
+  EXPECT_EQ(Describe(received), "Received 4 x P1 on creditor invoice CI-9; 4 on hand");
+
+  pb::EventEnvelope held;
+  auto* h = held.mutable_stock_held();
+  h->set_part_number("P1");
+  h->set_invoice_id("INV-B1-000003");
+  h->set_invoice_line(1);
+  h->set_quantity(2);
+  h->mutable_expires_at()->set_seconds(1795913700);  // 2026-11-29 00:55:00 UTC
+  EXPECT_EQ(Describe(held),
+            "Held 2 x P1 for draft invoice INV-B1-000003 line 1 until 2026-11-29 00:55 UTC");
+
+  pb::EventEnvelope released;
+  auto* x = released.mutable_stock_hold_released();
+  x->set_part_number("P1");
+  x->set_invoice_id("INV-B1-000003");
+  x->set_invoice_line(1);
+  x->set_quantity(2);
+  x->set_cause("abandoned");
+  EXPECT_EQ(Describe(released),
+            "Released the hold of 2 x P1 for invoice INV-B1-000003 line 1 to free stock (the draft "
+            "was abandoned)");
+
+  pb::EventEnvelope issued;
+  auto* i = issued.mutable_stock_issued();
+  i->set_part_number("P1");
+  i->set_invoice_id("INV-B1-000004");
+  i->set_invoice_line(2);
+  i->set_quantity(2);
+  i->set_backorder_id("BO-B1-000001-1");
+  i->set_on_hand(0);
+  EXPECT_EQ(Describe(issued),
+            "Issued 2 x P1 on invoice INV-B1-000004 line 2 for back order BO-B1-000001-1; "
+            "0 on hand");
+
+  pb::EventEnvelope future;
+  future.set_type("BackorderTeleported");
+  EXPECT_EQ(Describe(future), "BackorderTeleported (a payload this build does not know)");
+}
+
+TEST(Describe, NegativeAmountsKeepTheirSign) {
+  pb::EventEnvelope part;
+  part.mutable_part_updated()->set_part_number("P1");
+  *part.mutable_part_updated()->mutable_unit_price() = Aud(-5);
+  EXPECT_EQ(Describe(part), "Part P1 saved: no description, supplier -, price -0.05 AUD");
+}
+
 }  // namespace
 }  // namespace bo

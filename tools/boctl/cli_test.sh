@@ -11,26 +11,8 @@ trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" # no var/stack/stack.env above a fresh temporary directory
 unset INVOICING_ADDR PURCHASING_ADDR RECEIVING_ADDR DEBTOR_QUERY_ADDR BO_STACK_ENV BO_ACTOR BO_ROLE
 
-failures=0
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-
-# run EXPECTED_EXIT ARGS...: runs boctl, keeps stdout in $out and stderr in $err.
-run() {
-  local expected="$1"
-  shift
-  "$BOCTL" "$@" >"$WORK/out" 2>"$WORK/err"
-  local rc=$?
-  out="$(cat "$WORK/out")"
-  err="$(cat "$WORK/err")"
-  [ "$rc" = "$expected" ] || fail "boctl $* exited $rc, expected $expected; stderr: $err"
-}
-
-has() { # has TEXT PATTERN WHAT
-  grep -qF -- "$2" <<<"$1" || fail "$3: expected to find '$2' in: $1"
-}
+# shellcheck source=tools/boctl/test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/test_lib.sh"
 
 # --- help -----------------------------------------------------------------------------------
 run 0 --help

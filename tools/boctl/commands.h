@@ -202,5 +202,6 @@ void AddReceivingCommands(CLI::App* app, Commands* commands);  // part, stock, r
 void AddInvoiceCommands(CLI::App* app, Commands* commands);
 void AddBackorderCommands(CLI::App* app, Commands* commands);
 void AddStockOrderCommands(CLI::App* app, Commands* commands);
+void AddEventsCommands(CLI::App* app, Commands* commands);  // events tail (Kafka, not gRPC)
 
 }  // namespace bo::boctl

@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
   bo::boctl::AddInvoiceCommands(&app, &commands);
   bo::boctl::AddBackorderCommands(&app, &commands);
   bo::boctl::AddStockOrderCommands(&app, &commands);
+  bo::boctl::AddEventsCommands(&app, &commands);
   app.footer(kMainFooter);
 
   try {

@@ -294,4 +294,14 @@ absl::StatusOr<std::string> DecodePageToken(const std::string& token) {
   return out;
 }
 
+absl::StatusOr<std::string> PageStart(const std::string& token, std::string_view prefix) {
+  if (token.empty()) return std::string();
+  auto key = DecodePageToken(token);
+  if (!key.ok()) return key.status();
+  if (!key->starts_with(prefix)) {
+    return Invalid("page_token", "not a token of this list (were the filters changed?)");
+  }
+  return key;
+}
+
 }  // namespace bo

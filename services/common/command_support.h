@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,5 +118,54 @@ class KeyedLocks {
 // Opaque page tokens: the last key of the previous page, hex-encoded.
 std::string EncodePageToken(std::string_view last_key);
 absl::StatusOr<std::string> DecodePageToken(const std::string& token);
+// The key a page of the list under `prefix` starts after: "" for the first page; INVALID_ARGUMENT
+// on page_token if the token was not given out by this list (another list, changed filters).
+absl::StatusOr<std::string> PageStart(const std::string& token, std::string_view prefix);
+
+// One page of a prefix scan, as the List methods serve it: visits the keys of `family` under
+// `prefix` after `start_after` (see PageStart). `pick(key, value)` answers the record to list
+// (std::nullopt to skip it, an error to stop); `add(item)` puts it on the page. Once `page_size`
+// are on the page, the scan goes on only until the next record `pick` would list, so the next
+// page token (returned; "" on the last page) never leads to an empty page.
+// `Reader` is a Database or anything with the same Scan (a snapshot).
+template <typename Item, typename Reader, typename Pick, typename Add>
+absl::StatusOr<std::string> ScanPage(Reader& reader, std::string_view family,
+                                     std::string_view prefix, std::string_view start_after,
+                                     int page_size, Pick pick, Add add) {
+  absl::Status failure;
+  std::string last_key;
+  int taken = 0;
+  bool more = false;
+  absl::Status scan =
+      reader.Scan(family, prefix, start_after, [&](std::string_view key, std::string_view value) {
+        absl::StatusOr<std::optional<Item>> item = pick(key, value);
+        if (!item.ok()) {
+          failure = item.status();
+          return false;
+        }
+        if (!item->has_value()) return true;
+        if (taken == page_size) {
+          more = true;
+          return false;
+        }
+        add(std::move(**item));
+        ++taken;
+        last_key = std::string(key);
+        return true;
+      });
+  if (!scan.ok()) return scan;
+  if (!failure.ok()) return failure;
+  return more ? EncodePageToken(last_key) : std::string();
+}
+
+// A `pick` for ScanPage that lists every record, parsed as `Message` (DATA_LOSS if one is not).
+template <typename Message>
+absl::StatusOr<std::optional<Message>> ParseRecord(std::string_view key, std::string_view value) {
+  Message m;
+  if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError(std::string(key) + " is unreadable");
+  }
+  return std::optional<Message>(std::move(m));
+}
 
 }  // namespace bo

@@ -1,5 +1,8 @@
 #include "services/common/command_support.h"
 
+#include <map>
+#include <vector>
+
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
@@ -59,6 +62,56 @@ TEST(PageToken, RoundTripsAndRejectsForgeries) {
   EXPECT_EQ(*back, "bo/\x01zz");
   EXPECT_FALSE(DecodePageToken("xyz").ok());
   EXPECT_FALSE(DecodePageToken("zz").ok());
+}
+
+}  // namespace
+}  // namespace bo
+
+namespace bo {
+namespace {
+
+// A stand-in with Database::Scan's contract over a sorted map.
+struct MapReader {
+  std::map<std::string, std::string> rows;
+  absl::Status Scan(std::string_view, std::string_view prefix, std::string_view start_after,
+                    const std::function<bool(std::string_view, std::string_view)>& visit) {
+    for (auto it = rows.upper_bound(std::string(start_after)); it != rows.end(); ++it) {
+      if (!std::string_view(it->first).starts_with(prefix)) continue;
+      if (!visit(it->first, it->second)) break;
+    }
+    return absl::OkStatus();
+  }
+};
+
+TEST(ScanPage, PagesThroughWhatPickListsAndRefusesForeignTokens) {
+  MapReader reader;
+  for (int i = 0; i < 7; ++i) reader.rows["x/" + std::to_string(i)] = i % 2 ? "odd" : "even";
+  reader.rows["y/0"] = "even";
+  std::vector<std::string> seen;
+  auto even = [](std::string_view key,
+                 std::string_view value) -> absl::StatusOr<std::optional<std::string>> {
+    if (value != "even") return std::nullopt;
+    return std::optional<std::string>(std::string(key));
+  };
+  auto add = [&](std::string&& key) { seen.push_back(std::move(key)); };
+  auto next = ScanPage<std::string>(reader, "state", "x/", "", 2, even, add);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"x/0", "x/2"}));
+  auto start = PageStart(*next, "x/");
+  ASSERT_TRUE(start.ok());
+  seen.clear();
+  auto last = ScanPage<std::string>(reader, "state", "x/", *start, 2, even, add);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"x/4", "x/6"}));
+  EXPECT_EQ(*last, "");  // x/6 was the last even one: no token to an empty page
+  EXPECT_EQ(PageStart(*next, "y/").status().code(), absl::StatusCode::kInvalidArgument);
+  auto failing = ScanPage<std::string>(
+      reader, "state", "x/", "", 2,
+      [](std::string_view, std::string_view) -> absl::StatusOr<std::optional<std::string>> {
+        return absl::DataLossError("unreadable");
+      },
+      add);
+  EXPECT_EQ(failing.status().code(), absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

@@ -23,16 +23,6 @@ constexpr char kSource[] = "debtor-query";
 
 // The page token a list gave out, checked to belong to the index it is about to scan (a token of
 // another list, or of the same list with other filters, would silently skip or repeat rows).
-absl::StatusOr<std::string> PageStart(const std::string& token, std::string_view prefix) {
-  if (token.empty()) return std::string();
-  auto key = DecodePageToken(token);
-  if (!key.ok()) return key.status();
-  if (!key->starts_with(prefix)) {
-    return Invalid("page_token", "not a token of this list (were the filters changed?)");
-  }
-  return key;
-}
-
 // A back-order view from the read model, or nullopt if it is not there.
 absl::StatusOr<std::optional<pb::Backorder>> LoadView(SnapshotReader* reader,
                                                       const std::string& backorder_id) {
@@ -153,26 +143,11 @@ grpc::Status DebtorQueryService::ListDebtors(grpc::ServerContext*,
   if (!start.ok()) return ToGrpc(start.status());
 
   SnapshotReader reader(store_->database());
-  absl::Status error;
-  std::string last_key;
-  bool more = false;
-  absl::Status s = reader.Scan(
-      kStateFamily, kDebtorPrefix, *start, [&](std::string_view key, std::string_view value) {
-        if (response->debtors_size() == *size) {
-          more = true;
-          return false;
-        }
-        if (!response->add_debtors()->ParseFromArray(value.data(),
-                                                     static_cast<int>(value.size()))) {
-          error = absl::DataLossError(absl::StrCat(std::string(key), " is unreadable"));
-          return false;
-        }
-        last_key = std::string(key);
-        return true;
-      });
-  if (!s.ok()) return ToGrpc(s);
-  if (!error.ok()) return ToGrpc(error);
-  if (more) response->set_next_page_token(EncodePageToken(last_key));
+  auto next = ScanPage<pb::Debtor>(
+      reader, kStateFamily, kDebtorPrefix, *start, *size, ParseRecord<pb::Debtor>,
+      [&](pb::Debtor&& d) { *response->add_debtors() = std::move(d); });
+  if (!next.ok()) return ToGrpc(next.status());
+  response->set_next_page_token(*next);
   return grpc::Status::OK;
 }
 

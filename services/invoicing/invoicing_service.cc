@@ -210,28 +210,25 @@ grpc::Status InvoicingService::ListInvoices(grpc::ServerContext*,
   if (!valid.ok()) return ToGrpc(valid);
   auto size = PageSize(req->page_size());
   if (!size.ok()) return ToGrpc(size.status());
-  auto after = DecodePageToken(req->page_token());
+  auto after = PageStart(req->page_token(), kInvoicePrefix);
   if (!after.ok()) return ToGrpc(after.status());
-  std::string last;
-  absl::Status s = store_->database()->Scan(
-      kStateFamily, kInvoicePrefix, *after, [&](std::string_view key, std::string_view value) {
-        Invoice invoice;
-        if (!invoice.ParseFromArray(value.data(), static_cast<int>(value.size()))) return true;
-        if ((!req->branch_id().empty() && invoice.branch_id() != req->branch_id()) ||
-            (!req->debtor_id().empty() && invoice.debtor_id() != req->debtor_id()) ||
-            (req->status() != pb::INVOICE_STATUS_UNSPECIFIED &&
-             invoice.status() != req->status())) {
-          return true;
+  auto next = ScanPage<Invoice>(
+      *store_->database(), kStateFamily, kInvoicePrefix, *after, *size,
+      [&](std::string_view key, std::string_view value) -> absl::StatusOr<std::optional<Invoice>> {
+        auto invoice = ParseRecord<Invoice>(key, value);
+        if (!invoice.ok()) return invoice.status();
+        const Invoice& v = **invoice;
+        if ((!req->branch_id().empty() && v.branch_id() != req->branch_id()) ||
+            (!req->debtor_id().empty() && v.debtor_id() != req->debtor_id()) ||
+            (req->status() != pb::INVOICE_STATUS_UNSPECIFIED && v.status() != req->status())) {
+          return std::nullopt;
         }
-        if (resp->invoices_size() == *size) {
-          resp->set_next_page_token(EncodePageToken(last));
-          return false;
-        }
-        *resp->add_invoices() = std::move(invoice);
-        last = std::string(key);
-        return true;
-      });
-  return ToGrpc(s);
+        return invoice;
+      },
+      [&](Invoice&& v) { *resp->add_invoices() = std::move(v); });
+  if (!next.ok()) return ToGrpc(next.status());
+  resp->set_next_page_token(*next);
+  return grpc::Status::OK;
 }
 
 grpc::Status InvoicingService::AddPartLine(grpc::ServerContext* ctx,

@@ -240,47 +240,28 @@ grpc::Status PurchasingService::ListStockOrders(grpc::ServerContext*,
                                                 pb::ListStockOrdersResponse* resp) {
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   const int page_size = *PageSize(req->page_size());
-  std::string start_after;
-  if (!req->page_token().empty()) {
-    auto decoded = DecodePageToken(req->page_token());
-    if (!decoded.ok()) return ToGrpc(decoded.status());
-    if (!decoded->starts_with(kOrderIndexPrefix)) {
-      return ToGrpc(Invalid("page_token", "not a token this service gave out"));
-    }
-    start_after = *std::move(decoded);
-  }
+  auto start_after = PageStart(req->page_token(), kOrderIndexPrefix);
+  if (!start_after.ok()) return ToGrpc(start_after.status());
 
   std::lock_guard lock(mu_);  // the index and the orders it names, as of one moment
-  absl::Status failure;
-  std::string last_key;
-  bool more = false;
-  absl::Status scan = store_->database()->Scan(
-      kStateFamily, kOrderIndexPrefix, start_after, [&](std::string_view key, std::string_view) {
+  auto next = ScanPage<pb::StockOrder>(
+      *store_->database(), kStateFamily, kOrderIndexPrefix, *start_after, page_size,
+      [&](std::string_view key, std::string_view) -> absl::StatusOr<std::optional<pb::StockOrder>> {
         const size_t slash = key.find('/', sizeof(kOrderIndexPrefix) - 1);
-        if (slash == std::string_view::npos) return true;
+        if (slash == std::string_view::npos) return std::nullopt;
         auto order = LoadOrder(std::string(key.substr(slash + 1)));
-        if (!order.ok()) {
-          failure = order.status();
-          return false;
-        }
-        if (!order->has_value()) return true;
+        if (!order.ok() || !order->has_value()) return order;
         const pb::StockOrder& o = **order;
         if ((!req->branch_id().empty() && o.branch_id() != req->branch_id()) ||
             (!req->supplier_id().empty() && o.supplier_id() != req->supplier_id()) ||
             (req->status() != pb::STOCK_ORDER_STATUS_UNSPECIFIED && o.status() != req->status())) {
-          return true;
+          return std::nullopt;
         }
-        if (resp->stock_orders_size() == page_size) {
-          more = true;
-          return false;
-        }
-        *resp->add_stock_orders() = o;
-        last_key = std::string(key);
-        return true;
-      });
-  if (!scan.ok()) return ToGrpc(scan);
-  if (!failure.ok()) return ToGrpc(failure);
-  if (more) resp->set_next_page_token(EncodePageToken(last_key));
+        return order;
+      },
+      [&](pb::StockOrder&& o) { *resp->add_stock_orders() = std::move(o); });
+  if (!next.ok()) return ToGrpc(next.status());
+  resp->set_next_page_token(*next);
   return grpc::Status::OK;
 }
 

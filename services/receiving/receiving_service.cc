@@ -143,20 +143,14 @@ grpc::Status ReceivingService::ListParts(grpc::ServerContext*, const pb::ListPar
                                          pb::ListPartsResponse* resp) {
   auto size = PageSize(req->page_size());
   if (!size.ok()) return ToGrpc(size.status());
-  auto after = DecodePageToken(req->page_token());
+  auto after = PageStart(req->page_token(), kPartPrefix);
   if (!after.ok()) return ToGrpc(after.status());
-  std::string last;
-  absl::Status s = store_->database()->Scan(
-      kStateFamily, kPartPrefix, *after, [&](std::string_view key, std::string_view value) {
-        if (resp->parts_size() == *size) {
-          resp->set_next_page_token(EncodePageToken(last));
-          return false;
-        }
-        resp->add_parts()->ParseFromArray(value.data(), static_cast<int>(value.size()));
-        last = std::string(key);
-        return true;
-      });
-  return ToGrpc(s);
+  auto next = ScanPage<pb::Part>(*store_->database(), kStateFamily, kPartPrefix, *after, *size,
+                                 ParseRecord<pb::Part>,
+                                 [&](pb::Part&& p) { *resp->add_parts() = std::move(p); });
+  if (!next.ok()) return ToGrpc(next.status());
+  resp->set_next_page_token(*next);
+  return grpc::Status::OK;
 }
 
 grpc::Status ReceivingService::AdjustStock(grpc::ServerContext* ctx,

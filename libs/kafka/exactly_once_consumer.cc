@@ -245,6 +245,7 @@ bool ExactlyOnceConsumer::Apply(const rd_kafka_message_t* m) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& st = partitions_[{std::string(r.topic), r.partition}];
   st.next_offset = r.offset + 1;
+  ++applied_by_topic_[std::string(r.topic)];
   if (prune_below >= 0) st.last_prune = prune_below;
   return true;
 }
@@ -295,6 +296,7 @@ ConsumerStats ExactlyOnceConsumer::Stats() const {
   s.handler_errors = handler_errors_;
   s.rebalances = rebalances_;
   std::lock_guard<std::mutex> lock(mu_);
+  s.applied_by_topic = applied_by_topic_;
   for (const auto& [tp, st] : partitions_) {
     s.partitions.push_back(
         {tp.first, tp.second, st.next_offset, std::max(st.high_watermark, st.next_offset)});

@@ -72,6 +72,7 @@ struct ConsumerStats {
   uint64_t handler_errors = 0;
   uint64_t rebalances = 0;
   std::vector<PartitionLag> partitions;
+  std::map<std::string, uint64_t> applied_by_topic;  // the `applied` above, per topic
 };
 
 class ExactlyOnceConsumer {
@@ -91,6 +92,7 @@ class ExactlyOnceConsumer {
   bool CaughtUp() const;
 
   ConsumerStats Stats() const;
+  const std::string& name() const { return options_.name; }
 
   // Deletes everything the consumer `name` keeps in `db` (offsets, seen ids), so that the next
   // start replays its topics from the beginning: with the projection's own keys deleted too,
@@ -125,6 +127,7 @@ class ExactlyOnceConsumer {
   mutable std::mutex mu_;
   bool assigned_ = false;
   std::map<std::pair<std::string, int32_t>, PartitionState> partitions_;
+  std::map<std::string, uint64_t> applied_by_topic_;
   std::atomic<uint64_t> applied_{0}, duplicates_{0}, handler_errors_{0}, rebalances_{0};
 };
 

@@ -94,8 +94,11 @@ void OutboxRelay::Stop(std::chrono::milliseconds grace) {
 }
 
 RelayStats OutboxRelay::Stats() const {
-  return RelayStats{published_.load(), delivery_failures_.load(), resyncs_.load(),
-                    recovered_.load(), store_->OutboxDepth()};
+  RelayStats s{published_.load(), delivery_failures_.load(), resyncs_.load(),
+               recovered_.load(), store_->OutboxDepth(),     {}};
+  std::lock_guard lock(by_topic_mu_);
+  s.published_by_topic = published_by_topic_;
+  return s;
 }
 
 void OutboxRelay::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -104,6 +107,8 @@ void OutboxRelay::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opa
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     self->delivered_.push_back(seq);
     ++self->published_;
+    std::lock_guard lock(self->by_topic_mu_);
+    ++self->published_by_topic_[rd_kafka_topic_name(m->rkt)];
   } else {
     // The entry stays in the outbox. Whatever was produced after it to the same partition may or
     // may not have landed, so the relay starts over from what Kafka actually holds.

@@ -44,6 +44,7 @@ struct RelayStats {
   uint64_t resyncs = 0;            // times the relay re-checked Kafka against its outbox
   uint64_t recovered = 0;          // entries found already in Kafka during a resync
   uint64_t outbox_depth = 0;
+  std::map<std::string, uint64_t> published_by_topic;  // the `published` above, per topic
 };
 
 class OutboxRelay {
@@ -82,6 +83,8 @@ class OutboxRelay {
   std::vector<uint64_t> delivered_;  // seqs to remove from the outbox
 
   std::atomic<uint64_t> published_{0}, delivery_failures_{0}, resyncs_{0}, recovered_{0};
+  mutable std::mutex by_topic_mu_;
+  std::map<std::string, uint64_t> published_by_topic_;
 };
 
 }  // namespace bo::kafka

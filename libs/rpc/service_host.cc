@@ -33,6 +33,17 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
                  "directory of this service's RocksDB (env BO_DATA_DIR)");
   app.add_option("--kafka-bootstrap", config.kafka_bootstrap,
                  "Kafka bootstrap servers (env KAFKA_BOOTSTRAP)");
+  config.http_addr = EnvOr("BO_HTTP_ADDR", "");
+  config.log_format = EnvOr("BO_LOG_FORMAT", "text");
+  config.log_level = EnvOr("BO_LOG_LEVEL", "info");
+  app.add_option("--http-addr", config.http_addr,
+                 "HTTP listen address host:port for /metrics, /healthz, /readyz (env "
+                 "BO_HTTP_ADDR; default: the gRPC host, port + 1000)");
+  app.add_option("--log-format", config.log_format, "text or json (env BO_LOG_FORMAT)")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-level", config.log_level,
+                 "trace, debug, info, warn, error, critical or off (env BO_LOG_LEVEL)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   // CLI11 reports through exceptions; they stop here and become a status.
   try {
     app.parse(argc, argv);
@@ -45,6 +56,20 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
     return absl::InvalidArgumentError("--grpc-addr must be host:port, got " + config.grpc_addr);
   }
   if (config.data_dir.empty()) return absl::InvalidArgumentError("--data-dir must not be empty");
+  if (config.http_addr.empty()) {
+    const size_t colon = config.grpc_addr.rfind(':');
+    int grpc_port = 0;
+    try {
+      grpc_port = std::stoi(config.grpc_addr.substr(colon + 1));
+    } catch (const std::exception&) {
+      return absl::InvalidArgumentError("--grpc-addr has no port number: " + config.grpc_addr);
+    }
+    config.http_addr = config.grpc_addr.substr(0, colon) + ":" +
+                       std::to_string(grpc_port == 0 ? 0 : grpc_port + 1000);
+  }
+  if (config.http_addr.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("--http-addr must be host:port, got " + config.http_addr);
+  }
   return config;
 }
 
@@ -64,6 +89,11 @@ void ServiceHost::AddService(grpc::Service* service) { services_.push_back(servi
 
 void ServiceHost::SetReadiness(std::function<bool()> ready) { ready_ = std::move(ready); }
 
+void ServiceHost::AddInterceptor(
+    std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f) {
+  interceptors_.push_back(std::move(f));
+}
+
 absl::Status ServiceHost::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -73,6 +103,8 @@ absl::Status ServiceHost::Start() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config_.grpc_addr, grpc::InsecureServerCredentials(), &port_);
   for (auto* s : services_) builder.RegisterService(s);
+  if (!interceptors_.empty())
+    builder.experimental().SetInterceptorCreators(std::move(interceptors_));
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     server_.reset();

@@ -27,20 +27,27 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace bo::rpc {
 
 struct ServiceConfig {
-  std::string name;             // service name, for logs and health
-  std::string grpc_addr;        // host:port to listen on (port 0 picks a free one)
-  std::string data_dir;         // this service's own RocksDB and files
-  std::string kafka_bootstrap;  // Kafka bootstrap servers
+  std::string name;                 // service name, for logs and health
+  std::string grpc_addr;            // host:port to listen on (port 0 picks a free one)
+  std::string data_dir;             // this service's own RocksDB and files
+  std::string kafka_bootstrap;      // Kafka bootstrap servers
+  std::string http_addr;            // host:port of metrics, probes (and pages); port 0 = any free
+  std::string log_format = "text";  // text | json
+  std::string log_level = "info";   // trace | debug | info | warn | error | critical | off
 };
 
 // Reads the configuration from flags, falling back to the environment, then defaults:
 //   --grpc-addr        BO_GRPC_ADDR        127.0.0.1:<default_port>
 //   --data-dir         BO_DATA_DIR         var/data/<name>
 //   --kafka-bootstrap  KAFKA_BOOTSTRAP     127.0.0.1:19092
+//   --http-addr        BO_HTTP_ADDR        the gRPC host, port = gRPC port + 1000 (0 if that is 0)
+//   --log-format       BO_LOG_FORMAT       text (or json)
+//   --log-level        BO_LOG_LEVEL        info
 // A bad flag is INVALID_ARGUMENT with the usage text; --help is CANCELLED with the usage text
 // (print it and exit 0).
 absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int default_port,
@@ -59,6 +66,8 @@ class ServiceHost {
   void AddService(grpc::Service* service);
   // Health is SERVING only while `ready` returns true (checked every 100 ms). Default: ready.
   void SetReadiness(std::function<bool()> ready);
+  // Interceptors every call passes through, in order. Call before Start().
+  void AddInterceptor(std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f);
 
   // Binds and starts serving. UNAVAILABLE if the address cannot be bound.
   absl::Status Start();
@@ -77,6 +86,7 @@ class ServiceHost {
   ServiceConfig config_;
   std::vector<grpc::Service*> services_;
   std::function<bool()> ready_ = [] { return true; };
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::thread watcher_;

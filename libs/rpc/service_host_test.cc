@@ -6,6 +6,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "libs/rpc/rpc_observer.h"
 
 namespace bo::rpc {
 namespace {
@@ -27,6 +28,14 @@ HealthCheckResponse::ServingStatus Check(int port) {
   return resp.status();
 }
 
+ServiceConfig TestConfig(const std::string& name, const std::string& addr) {
+  ServiceConfig c;
+  c.name = name;
+  c.grpc_addr = addr;
+  c.data_dir = "/tmp/unused";
+  return c;
+}
+
 void WaitForStatus(int port, HealthCheckResponse::ServingStatus want) {
   for (int i = 0; i < 50 && Check(port) != want; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -35,7 +44,7 @@ void WaitForStatus(int port, HealthCheckResponse::ServingStatus want) {
 
 TEST(ServiceHost, HealthFollowsReadiness) {
   std::atomic<bool> ready{false};
-  ServiceHost host({"test", "127.0.0.1:0", "/tmp/unused", ""});
+  ServiceHost host(TestConfig("test", "127.0.0.1:0"));
   host.SetReadiness([&] { return ready.load(); });
   ASSERT_TRUE(host.Start().ok());
   ASSERT_GT(host.port(), 0);
@@ -50,7 +59,7 @@ TEST(ServiceHost, HealthFollowsReadiness) {
 }
 
 TEST(ServiceHost, ServesReflection) {
-  ServiceHost host({"test", "127.0.0.1:0", "/tmp/unused", ""});
+  ServiceHost host(TestConfig("test", "127.0.0.1:0"));
   ASSERT_TRUE(host.Start().ok());
   auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(host.port()),
                                      grpc::InsecureChannelCredentials());
@@ -88,9 +97,9 @@ TEST(ServiceHost, ServesReflection) {
 }
 
 TEST(ServiceHost, ReportsAnAddressItCannotBind) {
-  ServiceHost first({"a", "127.0.0.1:0", "/tmp/unused", ""});
+  ServiceHost first(TestConfig("a", "127.0.0.1:0"));
   ASSERT_TRUE(first.Start().ok());
-  ServiceHost second({"b", "127.0.0.1:" + std::to_string(first.port()), "/tmp/unused", ""});
+  ServiceHost second(TestConfig("b", "127.0.0.1:" + std::to_string(first.port())));
   EXPECT_EQ(second.Start().code(), absl::StatusCode::kUnavailable);
   first.Shutdown();
 }
@@ -103,12 +112,47 @@ TEST(ParseServiceConfig, FlagsOverrideEnvironmentOverrideDefaults) {
   EXPECT_EQ(c->grpc_addr, "127.0.0.1:6000");
   EXPECT_EQ(c->data_dir, "/env/dir");
   ::unsetenv("BO_DATA_DIR");
+  EXPECT_EQ(c->http_addr, "127.0.0.1:7000") << "HTTP defaults to the gRPC port + 1000";
+  EXPECT_EQ(c->log_format, "text");
+  const char* http[] = {"bo-test", "--http-addr", "0.0.0.0:9100", "--log-format", "json"};
+  auto h = ParseServiceConfig("test", 5000, 5, const_cast<char**>(http));
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->http_addr, "0.0.0.0:9100");
+  EXPECT_EQ(h->log_format, "json");
+  const char* xml[] = {"bo-test", "--log-format", "xml"};
+  EXPECT_EQ(ParseServiceConfig("test", 5000, 3, const_cast<char**>(xml)).status().code(),
+            absl::StatusCode::kInvalidArgument);
   const char* bad[] = {"bo-test", "--grpc-addr", "nocolon"};
   EXPECT_EQ(ParseServiceConfig("test", 5000, 3, const_cast<char**>(bad)).status().code(),
             absl::StatusCode::kInvalidArgument);
   const char* unknown[] = {"bo-test", "--bogus"};
   EXPECT_EQ(ParseServiceConfig("test", 5000, 2, const_cast<char**>(unknown)).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RpcObserver, CountsAndTimesEveryCallByMethodAndCode) {
+  metrics::Registry registry;
+  ServiceHost host(TestConfig("test", "127.0.0.1:0"));
+  host.AddInterceptor(RpcObserverFactory(&registry, "bo-correlation-id"));
+  ASSERT_TRUE(host.Start().ok());
+  Check(host.port());
+  Check(host.port());
+  const std::string text = registry.Render();
+  EXPECT_NE(text.find("grpc_server_handled_total{grpc_service=\"grpc.health.v1.Health\","
+                      "grpc_method=\"Check\",grpc_code=\"OK\"} 2\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("grpc_server_handling_seconds_count{grpc_service=\"grpc.health.v1.Health\","
+                      "grpc_method=\"Check\"} 2\n"),
+            std::string::npos)
+      << text;
+  host.Shutdown();
+}
+
+TEST(RpcObserver, NamesEveryStatusCode) {
+  EXPECT_EQ(CodeName(grpc::StatusCode::OK), "OK");
+  EXPECT_EQ(CodeName(grpc::StatusCode::FAILED_PRECONDITION), "FAILED_PRECONDITION");
+  EXPECT_EQ(CodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/options.h"
+#include "rocksdb/statistics.h"
 
 namespace bo {
 
@@ -32,6 +33,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   // Concurrent synced writes are grouped into one fsync (group commit) by RocksDB's write
   // thread; pipelining lets the memtable insert of one group overlap the WAL write of the next.
   options.enable_pipelined_write = true;
+  // Tickers only (no histograms or timers): cheap, and enough to count write stalls.
+  options.statistics = rocksdb::CreateDBStatistics();
+  options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
 
   std::vector<std::string> names = {std::string(rocksdb::kDefaultColumnFamilyName),
                                     std::string(kEventsFamily),
@@ -54,6 +58,25 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   db->db_.reset(raw);
   for (size_t i = 0; i < names.size(); ++i) db->families_[names[i]] = handles[i];
   return db;
+}
+
+uint64_t Database::SumProperty(const std::string& property) const {
+  uint64_t total = 0;
+  for (const auto& [name, handle] : families_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(handle, property, &v)) total += v;
+  }
+  return total;
+}
+
+uint64_t Database::StallMicros() const {
+  auto stats = db_->GetOptions().statistics;
+  return stats ? stats->getTickerCount(rocksdb::STALL_MICROS) : 0;
+}
+
+bool Database::WriteStopped() const {
+  uint64_t v = 0;
+  return db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v) && v != 0;
 }
 
 Database::~Database() {
@@ -92,9 +115,9 @@ absl::Status Database::Scan(
     const std::function<bool(std::string_view key, std::string_view value)>& visit) {
   rocksdb::ReadOptions options;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(family_name)));
-  const rocksdb::Slice start = start_after.empty() ? rocksdb::Slice(prefix.data(), prefix.size())
-                                                   : rocksdb::Slice(start_after.data(),
-                                                                    start_after.size());
+  const rocksdb::Slice start = start_after.empty()
+                                   ? rocksdb::Slice(prefix.data(), prefix.size())
+                                   : rocksdb::Slice(start_after.data(), start_after.size());
   for (it->Seek(start); it->Valid(); it->Next()) {
     const rocksdb::Slice k = it->key();
     std::string_view key(k.data(), k.size());

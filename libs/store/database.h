@@ -61,6 +61,14 @@ class Database {
 
   const std::string& path() const { return path_; }
 
+  // ---- Figures for dashboards ----
+  // An integer property (e.g. "rocksdb.live-sst-files-size") summed over all column families.
+  uint64_t SumProperty(const std::string& property) const;
+  // Microseconds writes have been delayed or stopped by RocksDB since the database was opened.
+  uint64_t StallMicros() const;
+  // True while RocksDB stops writes (too many memtables or level-0 files).
+  bool WriteStopped() const;
+
  private:
   Database() = default;
   std::string path_;

@@ -2,9 +2,16 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
-#include "services/common/topics.h"
+#include "libs/log/log.h"
+#include "libs/rpc/rpc_observer.h"
+#include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
+
+#ifndef BO_VERSION
+#define BO_VERSION "dev"
+#endif
 
 namespace bo {
 
@@ -17,89 +24,193 @@ std::unique_ptr<ServiceRuntime> ServiceRuntime::Open(const std::string& name, in
     std::fprintf(help ? stdout : stderr, "%s\n", std::string(config.status().message()).c_str());
     std::exit(help ? 0 : 2);
   }
+  // ParseServiceConfig has checked both against the same lists.
+  log::Configure(
+      {name, *log::ParseFormat(config->log_format), *log::ParseLevel(config->log_level)});
+
   auto runtime = std::unique_ptr<ServiceRuntime>(new ServiceRuntime());
   runtime->config_ = *config;
   auto db = Database::Open(config->data_dir);
   if (!db.ok()) {
-    spdlog::critical("{}: cannot open {}: {}", name, config->data_dir, db.status().ToString());
+    spdlog::critical("cannot open {}: {}", config->data_dir, db.status().ToString());
     std::exit(1);
   }
   runtime->db_ = std::move(*db);
   auto store = EventStore::Open(runtime->db_.get());
   if (!store.ok()) {
-    spdlog::critical("{}: cannot open the event store: {}", name, store.status().ToString());
+    spdlog::critical("cannot open the event store: {}", store.status().ToString());
     std::exit(1);
   }
   runtime->store_ = std::move(*store);
+  runtime->http_ = std::make_unique<http::HttpServer>(config->http_addr);
+  runtime->AddRuntimeMetrics();
+  runtime->AddProbes();
   return runtime;
+}
+
+ServiceRuntime::~ServiceRuntime() {
+  // The HTTP handlers read the consumers and the relay: stop serving them first.
+  if (http_) http_->Stop();
+}
+
+bool ServiceRuntime::Ready() const {
+  std::lock_guard lock(mu_);
+  if (relay_ == nullptr) return false;  // not running yet
+  for (const auto& c : consumers_) {
+    if (!c->CaughtUp()) return false;
+  }
+  return true;
+}
+
+std::string ServiceRuntime::StatusJson() const {
+  nlohmann::ordered_json status;
+  status["service"] = config_.name;
+  status["ready"] = Ready();
+  std::lock_guard lock(mu_);
+  const kafka::RelayStats relay = relay_ ? relay_->Stats() : kafka::RelayStats{};
+  status["outbox_depth"] = store_->OutboxDepth();
+  status["published"] = relay.published;
+  auto consumers = nlohmann::ordered_json::array();
+  for (const auto& c : consumers_) {
+    const kafka::ConsumerStats stats = c->Stats();
+    nlohmann::ordered_json entry;
+    entry["name"] = c->name();
+    entry["caught_up"] = c->CaughtUp();
+    entry["applied"] = stats.applied;
+    auto partitions = nlohmann::ordered_json::array();
+    for (const auto& p : stats.partitions) {
+      partitions.push_back({{"topic", p.topic},
+                            {"partition", p.partition},
+                            {"offset", p.next_offset},
+                            {"end", p.high_watermark},
+                            {"lag", p.high_watermark - p.next_offset}});
+    }
+    entry["partitions"] = std::move(partitions);
+    consumers.push_back(std::move(entry));
+  }
+  status["consumers"] = std::move(consumers);
+  return status.dump();
+}
+
+void ServiceRuntime::AddProbes() {
+  http_->Get("/healthz", [](const http::Request&) { return http::Text(200, "ok\n"); });
+  http_->Get("/readyz", [this](const http::Request&) {
+    return Ready() ? http::Text(200, "ready\n")
+                   : http::Text(503, "not ready: catching up with its topics\n");
+  });
+  http_->Get("/metrics", [this](const http::Request&) {
+    http::Response r = http::Text(200, metrics_.Render());
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  });
+  http_->Get("/api/v1/status", [this](const http::Request&) {
+    http::Response r = http::Json(200, StatusJson());
+    r.headers["Cache-Control"] = "no-store";
+    return r;
+  });
+}
+
+void ServiceRuntime::AddRuntimeMetrics() {
+  metrics::AddProcessCollector(&metrics_);
+  metrics_
+      .AddGauge("bo_build_info", "Always 1; the labels say which service and version.",
+                {"service", "version"})
+      .WithLabels({config_.name, BO_VERSION})
+      .Set(1);
+  metrics_.AddCollector([this](metrics::Sink& out) {
+    out.Gauge("bo_ready", "1 once every consumer has caught up with its topics.", {}, {},
+              Ready() ? 1 : 0);
+    out.Gauge("bo_outbox_depth", "Events committed and not yet published to Kafka.", {}, {},
+              static_cast<double>(store_->OutboxDepth()));
+    std::lock_guard lock(mu_);
+    const kafka::RelayStats relay = relay_ ? relay_->Stats() : kafka::RelayStats{};
+    // Every service publishes to its own topic: show it (at 0) before the first event too.
+    std::map<std::string, uint64_t> published = {{"backorder." + config_.name + ".v1", 0}};
+    for (const auto& [topic, n] : relay.published_by_topic) published[topic] = n;
+    for (const auto& [topic, n] : published) {
+      out.Counter("bo_events_published_total", "Events delivered to Kafka by the outbox relay.",
+                  {"topic"}, {topic}, static_cast<double>(n));
+    }
+    std::vector<std::pair<std::string, kafka::ConsumerStats>> stats;
+    for (const auto& c : consumers_) stats.emplace_back(c->name(), c->Stats());
+    const std::vector<std::string> consumer_topic = {"consumer", "topic"};
+    for (const auto& [name, s] : stats) {
+      for (const auto& [topic, n] : s.applied_by_topic) {
+        out.Counter("bo_events_consumed_total",
+                    "Events applied by a consumer (duplicates skipped are not counted).",
+                    consumer_topic, {name, topic}, static_cast<double>(n));
+      }
+    }
+    for (const auto& [name, s] : stats) {
+      for (const auto& p : s.partitions) {
+        out.Gauge("bo_consumer_lag", "Records in a partition the consumer has not applied yet.",
+                  {"consumer", "topic", "partition"}, {name, p.topic, std::to_string(p.partition)},
+                  static_cast<double>(p.high_watermark - p.next_offset));
+      }
+    }
+    for (const auto& c : consumers_) {
+      out.Gauge("bo_consumer_caught_up",
+                "1 once the consumer has applied what its partitions held when assigned.",
+                {"consumer"}, {c->name()}, c->CaughtUp() ? 1 : 0);
+    }
+  });
+  metrics_.AddCollector([this](metrics::Sink& out) {
+    out.Gauge("bo_rocksdb_live_sst_bytes", "Bytes of live SST files, all column families.", {}, {},
+              static_cast<double>(db_->SumProperty("rocksdb.live-sst-files-size")));
+    out.Gauge("bo_rocksdb_memtable_bytes", "Bytes in memtables, all column families.", {}, {},
+              static_cast<double>(db_->SumProperty("rocksdb.cur-size-all-mem-tables")));
+    out.Counter("bo_rocksdb_write_stall_seconds_total",
+                "Time RocksDB delayed or stopped writes (too much to compact).", {}, {},
+                static_cast<double>(db_->StallMicros()) / 1e6);
+    out.Gauge("bo_rocksdb_write_stopped", "1 while RocksDB stops writes.", {}, {},
+              db_->WriteStopped() ? 1 : 0);
+  });
 }
 
 int ServiceRuntime::Run(std::vector<Subscription> subscriptions,
                         std::vector<grpc::Service*> services) {
+  // HTTP first: probes and metrics answer while the consumers catch up.
+  if (absl::Status s = http_->Start(); !s.ok()) {
+    spdlog::critical("{}", s.ToString());
+    return 1;
+  }
   const kafka::Config kafka_config = {{"bootstrap.servers", config_.kafka_bootstrap},
                                       {"client.id", "bo-" + config_.name}};
-  kafka::OutboxRelay relay(store_.get(), {kafka_config});
-  relay.Start();
-
-  std::vector<std::unique_ptr<kafka::ExactlyOnceConsumer>> consumers;
-  for (auto& sub : subscriptions) {
-    // One instance per service here, so the consumer name doubles as its static member id.
-    kafka::ConsumerOptions options{kafka_config, sub.name, sub.topics, /*instance_id=*/sub.name};
-    consumers.push_back(
-        std::make_unique<kafka::ExactlyOnceConsumer>(db_.get(), options, std::move(sub.handler)));
-    absl::Status s = consumers.back()->Start();
-    if (!s.ok()) {
-      spdlog::critical("{}: consumer {}: {}", config_.name, sub.name, s.ToString());
-      return 1;
+  {
+    std::lock_guard lock(mu_);
+    relay_ = std::make_unique<kafka::OutboxRelay>(store_.get(), kafka::RelayOptions{kafka_config});
+    relay_->Start();
+    for (auto& sub : subscriptions) {
+      // One instance per service here, so the consumer name doubles as its static member id.
+      kafka::ConsumerOptions options{kafka_config, sub.name, sub.topics, /*instance_id=*/sub.name};
+      consumers_.push_back(
+          std::make_unique<kafka::ExactlyOnceConsumer>(db_.get(), options, std::move(sub.handler)));
+      absl::Status s = consumers_.back()->Start();
+      if (!s.ok()) {
+        spdlog::critical("consumer {}: {}", sub.name, s.ToString());
+        return 1;
+      }
     }
   }
 
   rpc::ServiceHost host(config_);
   for (auto* s : services) host.AddService(s);
-  host.SetReadiness([&consumers] {
-    for (const auto& c : consumers) {
-      if (!c->CaughtUp()) return false;
-    }
-    return true;
-  });
+  host.AddInterceptor(rpc::RpcObserverFactory(&metrics_, "bo-correlation-id"));
+  host.SetReadiness([this] { return Ready(); });
   absl::Status s = host.Start();
   if (!s.ok()) {
-    spdlog::critical("{}: {}", config_.name, s.ToString());
+    spdlog::critical("{}", s.ToString());
     return 1;
   }
-  spdlog::info("{}: serving gRPC on port {} (data {}, kafka {})", config_.name, host.port(),
-               config_.data_dir, config_.kafka_bootstrap);
+  spdlog::info("serving gRPC on port {}, HTTP on port {} (data {}, kafka {})", host.port(),
+               http_->port(), config_.data_dir, config_.kafka_bootstrap);
   host.WaitForTermination();
-  spdlog::info("{}: shutting down", config_.name);
-  for (auto& c : consumers) c->Stop();
-  relay.Stop();
+  spdlog::info("shutting down");
+  http_->Stop();
+  std::lock_guard lock(mu_);
+  for (auto& c : consumers_) c->Stop();
+  relay_->Stop();
   return 0;
-}
-
-}  // namespace bo
-
-#include "backorder/v1/events.pb.h"
-
-namespace bo {
-
-kafka::RecordHandler CountEventsByType(Database* db) {
-  return [db](const kafka::ConsumedRecord& r, rocksdb::WriteBatch* batch) -> absl::Status {
-    backorder::v1::EventEnvelope envelope;
-    std::string type = "undecodable";
-    if (envelope.ParseFromArray(r.value.data(), static_cast<int>(r.value.size())) &&
-        !envelope.type().empty()) {
-      type = envelope.type();
-    } else {
-      spdlog::warn("skipping undecodable record {}/{}@{}", std::string(r.topic), r.partition,
-                   r.offset);
-    }
-    const std::string key = "events_applied/" + type;
-    auto current = db->Get(kReadModelFamily, key);
-    if (!current.ok()) return current.status();
-    int64_t n = current->has_value() ? std::stoll(**current) : 0;
-    batch->Put(db->family(kReadModelFamily), key, std::to_string(n + 1));
-    return absl::OkStatus();
-  };
 }
 
 }  // namespace bo

@@ -1,17 +1,31 @@
 // ServiceRuntime: what every back-order service process runs, wired once: its Database and
 // EventStore, the outbox relay publishing its own topic, one exactly-once consumer per group of
-// topics it reacts to, and the gRPC ServiceHost whose health follows the consumers' catch-up.
-// A service's main() builds its handlers and gRPC services and hands them to Run().
+// topics it reacts to, the gRPC ServiceHost whose health follows the consumers' catch-up, and
+// the HTTP side for operations:
+//
+//   /metrics        Prometheus text: RPCs, events published and consumed, outbox depth, consumer
+//                   lag per partition, RocksDB size and stalls, process figures, and whatever the
+//                   service adds to metrics()
+//   /healthz        200 while the process serves
+//   /readyz         200 once every consumer has caught up with its topics, else 503 (the gRPC
+//                   health status says the same)
+//   /api/v1/status  the same facts as JSON (StatusJson), for the ops dashboard
+//
+// A service's main() builds its handlers and gRPC services, may add HTTP routes and metrics,
+// and hands them to Run().
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "libs/http/http_server.h"
 #include "libs/kafka/exactly_once_consumer.h"
 #include "libs/kafka/outbox_relay.h"
+#include "libs/metrics/registry.h"
 #include "libs/rpc/service_host.h"
 #include "libs/store/event_store.h"
 
@@ -25,32 +39,45 @@ struct Subscription {
 
 class ServiceRuntime {
  public:
-  // Parses flags/environment (see ParseServiceConfig) and opens the Database. On --help or a
-  // bad flag, prints and exits.
+  // Parses flags/environment (see ParseServiceConfig), sets up logging and opens the Database.
+  // On --help or a bad flag, prints and exits.
   static std::unique_ptr<ServiceRuntime> Open(const std::string& name, int default_port, int argc,
                                               char** argv);
+  ~ServiceRuntime();
 
   Database* database() { return db_.get(); }
   EventStore* store() { return store_.get(); }
   const rpc::ServiceConfig& config() const { return config_; }
+  // The figures on /metrics; add the service's own before Run().
+  metrics::Registry* metrics() { return &metrics_; }
+  // The HTTP server of /metrics and the probes; add routes before Run().
+  http::HttpServer* http() { return http_.get(); }
 
-  // Starts relay, consumers and the gRPC server, then serves until SIGTERM/SIGINT and shuts
-  // everything down in reverse order. Returns the process exit code.
+  // Starts the HTTP server, relay, consumers and the gRPC server, then serves until
+  // SIGTERM/SIGINT and shuts everything down in reverse order. Returns the exit code.
   int Run(std::vector<Subscription> subscriptions, std::vector<grpc::Service*> services);
 
+  // True once every consumer has caught up with the topics it reads.
+  bool Ready() const;
+  // {"service":..,"ready":..,"outbox_depth":..,"published":..,
+  //  "consumers":[{"name":..,"caught_up":..,"applied":..,
+  //                "partitions":[{"topic":..,"partition":..,"offset":..,"end":..,"lag":..}]}]}
+  std::string StatusJson() const;
+
  private:
+  ServiceRuntime() = default;
+  void AddRuntimeMetrics();
+  void AddProbes();
+
   rpc::ServiceConfig config_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<EventStore> store_;
+  metrics::Registry metrics_;
+  std::unique_ptr<http::HttpServer> http_;
+
+  mutable std::mutex mu_;  // guards the two below, which Run() fills while HTTP already serves
+  std::unique_ptr<kafka::OutboxRelay> relay_;
+  std::vector<std::unique_ptr<kafka::ExactlyOnceConsumer>> consumers_;
 };
-
-}  // namespace bo
-
-namespace bo {
-
-// Until a service has its projections, it still reads its topics (so health means "caught up")
-// and keeps one figure per event type: how many it has applied. Undecodable records are
-// counted as "undecodable" and skipped rather than retried for ever.
-kafka::RecordHandler CountEventsByType(Database* db);
 
 }  // namespace bo

@@ -1,11 +1,27 @@
 #include "libs/kafka/client.h"
 
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 namespace bo::kafka {
 
+namespace {
+
+// librdkafka's own messages go through the process's logger (same format, same level filter)
+// instead of straight to stderr. Syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug.
+void LogThroughSpdlog(const rd_kafka_t* rk, int level, const char* facility, const char* buf) {
+  const auto spd_level = level <= 3   ? spdlog::level::err
+                         : level == 4 ? spdlog::level::warn
+                         : level <= 6 ? spdlog::level::info
+                                      : spdlog::level::debug;
+  spdlog::log(spd_level, "librdkafka {} {}: {}", rd_kafka_name(rk), facility, buf);
+}
+
+}  // namespace
+
 absl::StatusOr<rd_kafka_conf_t*> MakeConf(const Config& settings) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, LogThroughSpdlog);
   char err[512];
   for (const auto& [k, v] : settings) {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "backorder/v1/events.pb.h"
 #include "libs/log/log.h"
 #include "libs/rpc/rpc_observer.h"
 #include "nlohmann/json.hpp"
@@ -14,6 +15,24 @@
 #endif
 
 namespace bo {
+namespace {
+
+// Log lines written while an event is handled carry the correlation id of the command that
+// caused it, like the lines of that command's RPC.
+kafka::RecordHandler WithEventCorrelation(kafka::RecordHandler handler) {
+  return
+      [handler = std::move(handler)](const kafka::ConsumedRecord& r, rocksdb::WriteBatch* batch) {
+        backorder::v1::EventEnvelope envelope;
+        std::string correlation;
+        if (envelope.ParseFromArray(r.value.data(), static_cast<int>(r.value.size()))) {
+          correlation = envelope.correlation_id();
+        }
+        log::ScopedCorrelation scope(std::move(correlation));
+        return handler(r, batch);
+      };
+}
+
+}  // namespace
 
 std::unique_ptr<ServiceRuntime> ServiceRuntime::Open(const std::string& name, int default_port,
                                                      int argc, char** argv) {
@@ -183,8 +202,8 @@ int ServiceRuntime::Run(std::vector<Subscription> subscriptions,
     for (auto& sub : subscriptions) {
       // One instance per service here, so the consumer name doubles as its static member id.
       kafka::ConsumerOptions options{kafka_config, sub.name, sub.topics, /*instance_id=*/sub.name};
-      consumers_.push_back(
-          std::make_unique<kafka::ExactlyOnceConsumer>(db_.get(), options, std::move(sub.handler)));
+      consumers_.push_back(std::make_unique<kafka::ExactlyOnceConsumer>(
+          db_.get(), options, WithEventCorrelation(std::move(sub.handler))));
       absl::Status s = consumers_.back()->Start();
       if (!s.ok()) {
         spdlog::critical("consumer {}: {}", sub.name, s.ToString());

@@ -130,7 +130,13 @@ absl::StatusOr<std::string> Fetch(const std::string& base_url, const std::string
     client.set_write_timeout(secs, usecs);
     auto result = client.Get(path);
     if (!result) {
-      return absl::UnavailableError(base_url + path + ": " + httplib::to_string(result.error()));
+      const httplib::Error e = result.error();
+      const std::string why = e == httplib::Error::Connection ? "cannot connect"
+                              : e == httplib::Error::Read     ? "no answer (read failed)"
+                              : e == httplib::Error::Write    ? "cannot send (write failed)"
+                              : e == httplib::Error::Canceled ? "cancelled"
+                                                              : httplib::to_string(e);
+      return absl::UnavailableError(base_url + path + ": " + why);
     }
     if (result->status != 200) {
       return absl::UnknownError(base_url + path + ": HTTP " + std::to_string(result->status));

@@ -21,34 +21,6 @@ namespace {
 
 constexpr char kSource[] = "debtor-query";
 
-// The page token a list gave out, checked to belong to the index it is about to scan (a token of
-// another list, or of the same list with other filters, would silently skip or repeat rows).
-// A back-order view from the read model, or nullopt if it is not there.
-absl::StatusOr<std::optional<pb::Backorder>> LoadView(SnapshotReader* reader,
-                                                      const std::string& backorder_id) {
-  auto bytes = reader->Get(kReadModelFamily, BackorderKey(backorder_id));
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes->has_value()) return std::optional<pb::Backorder>();
-  pb::Backorder view;
-  if (!view.ParseFromString(**bytes)) {
-    return absl::DataLossError(absl::StrCat("read model of ", backorder_id, " is unreadable"));
-  }
-  return std::optional<pb::Backorder>(std::move(view));
-}
-
-// The debtor record, or nullopt if there is no such debtor.
-absl::StatusOr<std::optional<pb::Debtor>> LoadDebtor(SnapshotReader* reader,
-                                                     const std::string& debtor_id) {
-  auto bytes = reader->Get(kStateFamily, DebtorKey(debtor_id));
-  if (!bytes.ok()) return bytes.status();
-  if (!bytes->has_value()) return std::optional<pb::Debtor>();
-  pb::Debtor debtor;
-  if (!debtor.ParseFromString(**bytes)) {
-    return absl::DataLossError(absl::StrCat("debtor ", debtor_id, " is unreadable"));
-  }
-  return std::optional<pb::Debtor>(std::move(debtor));
-}
-
 // The escaped debtor part of a ready-index key "ready/<branch>/<debtor>/<invoice>/<id>".
 std::string_view DebtorPartOfReadyKey(std::string_view key) {
   const size_t branch_end = key.find('/', key.find('/') + 1);

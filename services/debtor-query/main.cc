@@ -1,14 +1,72 @@
 // bo-debtor-query: wiring only (see services/common/service_runtime.h). The debtor commands and
-// the queries are in debtor_query_service.h, the read models in projection.h.
+// the queries are in debtor_query_service.h, the read models in projection.h, the ops dashboard
+// in dashboard.h (its page in dashboard/), the business figures on /metrics in figure_metrics.h.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "libs/http/http_server.h"
 #include "services/common/service_runtime.h"
 #include "services/common/topics.h"
+#include "services/debtor-query/dashboard.h"
+#include "services/debtor-query/dashboard_assets.h"
 #include "services/debtor-query/debtor_query_service.h"
+#include "services/debtor-query/figure_metrics.h"
 #include "services/debtor-query/projection.h"
+
+namespace {
+
+// A peer's status must not hold the dashboard up: the page refreshes every 10 s.
+constexpr std::chrono::milliseconds kPeerStatusTimeout{500};
+
+bo::http::Response Asset(const bo::debtor_query::DashboardAsset& asset) {
+  bo::http::Response response;
+  response.content_type = std::string(asset.content_type);
+  response.body = std::string(asset.body);
+  // Compiled in: a new build may change the page, so the browser asks again (cheaply).
+  response.headers["Cache-Control"] = "no-cache";
+  return response;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("debtor-query", 50054, argc, argv);
-  bo::debtor_query::ReadModelProjection projection(runtime->database());
+  bo::Database* db = runtime->database();
+  // A read model written by a build with another key layout is rebuilt from the topics.
+  if (absl::Status s = bo::debtor_query::PrepareReadModel(db); !s.ok()) {
+    std::fprintf(stderr, "debtor-query: preparing the read model: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  bo::debtor_query::ReadModelProjection projection(db);
   bo::debtor_query::DebtorQueryService service(runtime->store());
+
+  bo::debtor_query::AddFigureCollector(runtime->metrics(), db);
+
+  bo::debtor_query::Dashboard::Options options;
+  options.own_status = [&runtime] { return runtime->StatusJson(); };
+  options.peers = bo::debtor_query::PeersFromEnvironment();
+  options.fetch = [](const std::string& base_url) {
+    return bo::http::Fetch(base_url, "/api/v1/status", kPeerStatusTimeout);
+  };
+  bo::debtor_query::Dashboard dashboard(db, std::move(options));
+
+  bo::http::HttpServer* http = runtime->http();
+  http->Get("/api/v1/dashboard", [&dashboard](const bo::http::Request& request) {
+    bo::debtor_query::Dashboard::Answer answer = dashboard.Get(request.params);
+    bo::http::Response response = bo::http::Json(answer.status, std::move(answer.body));
+    response.headers["Cache-Control"] = "no-store";
+    return response;
+  });
+  for (const bo::debtor_query::DashboardAsset& asset : bo::debtor_query::DashboardAssets()) {
+    const std::string path = "/dashboard/" + std::string(asset.name);
+    http->Get(path, [&asset](const bo::http::Request&) { return Asset(asset); });
+    if (asset.name == "index.html") {
+      http->Get("/", [&asset](const bo::http::Request&) { return Asset(asset); });
+      http->Get("/dashboard", [&asset](const bo::http::Request&) { return Asset(asset); });
+    }
+  }
+
   // One subscription over all four topics, so one thread writes the read models.
   return runtime->Run(
       {{bo::debtor_query::kReadModelConsumer,

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/ids.h"
 
@@ -18,6 +19,23 @@ std::string EscapeKeyPart(std::string_view id) {
       out += "%2F";
     } else {
       out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string UnescapeKeyPart(std::string_view part) {
+  std::string out;
+  out.reserve(part.size());
+  for (size_t i = 0; i < part.size(); ++i) {
+    if (part.substr(i, 3) == "%25") {
+      out.push_back('%');
+      i += 2;
+    } else if (part.substr(i, 3) == "%2F") {
+      out.push_back('/');
+      i += 2;
+    } else {
+      out.push_back(part[i]);
     }
   }
   return out;
@@ -81,6 +99,38 @@ std::string LostSaleKey(std::string_view branch_id, const google::protobuf::Time
                         std::string_view event_id) {
   return absl::StrCat(LostSalePrefix(branch_id), SortableTime(occurred_at), "/",
                       EscapeKeyPart(event_id));
+}
+
+std::string OpenAgePrefix(std::string_view branch_id) {
+  return absl::StrCat("open-age/", EscapeKeyPart(branch_id), "/");
+}
+
+std::string OpenAgeKey(std::string_view branch_id, const google::protobuf::Timestamp& created_at,
+                       std::string_view backorder_id) {
+  return absl::StrCat(OpenAgePrefix(branch_id), SortableTime(created_at), "/",
+                      EscapeKeyPart(backorder_id));
+}
+
+int64_t CreatedNanosOfOpenAgeKey(std::string_view prefix, std::string_view key) {
+  constexpr size_t kDigits = 20;  // SortableTime
+  if (!key.starts_with(prefix) || key.size() < prefix.size() + kDigits + 1) return -1;
+  const std::string_view digits = key.substr(prefix.size(), kDigits);
+  if (key[prefix.size() + kDigits] != '/') return -1;
+  uint64_t nanos = 0;
+  if (!absl::SimpleAtoi(absl::string_view(digits.data(), digits.size()), &nanos) ||
+      nanos > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return -1;
+  }
+  return static_cast<int64_t>(nanos);
+}
+
+std::string FiguresKey(std::string_view branch_id) {
+  return absl::StrCat(std::string(kFiguresPrefix), EscapeKeyPart(branch_id));
+}
+
+std::string BranchOfFiguresKey(std::string_view key) {
+  if (!key.starts_with(kFiguresPrefix)) return "";
+  return UnescapeKeyPart(key.substr(kFiguresPrefix.size()));
 }
 
 std::string DebtorKey(std::string_view debtor_id) {

@@ -2,14 +2,17 @@
 // (state family). Every query is a prefix scan over one of these, never a scan of everything.
 //
 // readmodel family (written only by the projection, see projection.h):
-//   bo/<backorder_id>                               -> backorder.v1.Backorder (the view)
-//   age/<created_at>/<backorder_id>                 -> backorder_id   (all back orders, oldest
-//   first) branch-age/<branch>/<created_at>/<backorder_id> -> backorder_id   (one branch, oldest
-//   first) ready/<branch>/<debtor>/<invoice>/<backorder_id> -> backorder_id  (ready to invoice:
-//   present
-//                                                       exactly when Ready > 0 and not CANCELLED)
-//   hist/<backorder_id>/<occurred_at>/<event_id>    -> EventEnvelope bytes (one per event)
-//   lost/<branch>/<occurred_at>/<event_id>          -> EventEnvelope bytes (LostSaleRecorded)
+//   bo/<backorder_id>                        -> backorder.v1.Backorder (the view)
+//   age/<created_at>/<id>                    -> id: all back orders, oldest first
+//   branch-age/<branch>/<created_at>/<id>    -> id: one branch, oldest first
+//   open-age/<branch>/<created_at>/<id>      -> id: one branch's open back orders (present exactly
+//                                               while not INVOICED or CANCELLED), oldest first
+//   ready/<branch>/<debtor>/<invoice>/<id>   -> id: ready to invoice (present exactly when
+//                                               Ready > 0 and not CANCELLED)
+//   hist/<id>/<occurred_at>/<event_id>       -> EventEnvelope bytes (one per event)
+//   lost/<branch>/<occurred_at>/<event_id>   -> EventEnvelope bytes (LostSaleRecorded)
+//   fig/<branch>                             -> EncodeFigures (figures.h): the branch's figures
+//   meta/layout                              -> kReadModelLayout (projection.h)
 // state family (written by the debtor commands):
 //   debtor/<debtor_id>                              -> backorder.v1.Debtor
 //
@@ -18,6 +21,7 @@
 // "ready/A/" of branch "A" would also match the keys of branch "A/B".
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -26,8 +30,9 @@
 
 namespace bo::debtor_query {
 
-// An id made safe to sit between '/' separators.
+// An id made safe to sit between '/' separators, and back.
 std::string EscapeKeyPart(std::string_view id);
+std::string UnescapeKeyPart(std::string_view part);
 
 // A timestamp as 20 sortable digits (nanoseconds since the epoch; times before it sort as 0).
 std::string SortableTime(const google::protobuf::Timestamp& t);
@@ -48,6 +53,18 @@ std::string HistoryKey(std::string_view backorder_id,
 std::string LostSalePrefix(std::string_view branch_id);
 std::string LostSaleKey(std::string_view branch_id, const google::protobuf::Timestamp& occurred_at,
                         std::string_view event_id);
+
+std::string OpenAgePrefix(std::string_view branch_id);
+std::string OpenAgeKey(std::string_view branch_id, const google::protobuf::Timestamp& created_at,
+                       std::string_view backorder_id);
+// The created_at part of an open-age key in nanoseconds since the epoch (0 when the creation is
+// not known yet), or -1 if `key` is not an open-age key of `prefix`.
+int64_t CreatedNanosOfOpenAgeKey(std::string_view prefix, std::string_view key);
+inline constexpr std::string_view kFiguresPrefix = "fig/";
+std::string FiguresKey(std::string_view branch_id);
+// The branch of a figures key ("" if `key` is not one).
+std::string BranchOfFiguresKey(std::string_view key);
+inline constexpr std::string_view kLayoutKey = "meta/layout";
 
 // ---- state family ----
 inline constexpr std::string_view kDebtorPrefix = "debtor/";

@@ -2,7 +2,9 @@
 
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "rocksdb/iterator.h"
+#include "services/debtor-query/read_model_keys.h"
 
 namespace bo::debtor_query {
 
@@ -38,6 +40,30 @@ absl::Status SnapshotReader::Scan(
     if (!visit(key, std::string_view(v.data(), v.size()))) break;
   }
   return FromRocks(it->status());
+}
+
+absl::StatusOr<std::optional<backorder::v1::Backorder>> LoadView(SnapshotReader* reader,
+                                                                 const std::string& backorder_id) {
+  auto bytes = reader->Get(kReadModelFamily, BackorderKey(backorder_id));
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::nullopt;
+  backorder::v1::Backorder view;
+  if (!view.ParseFromString(**bytes)) {
+    return absl::DataLossError(absl::StrCat("read model of ", backorder_id, " is unreadable"));
+  }
+  return view;
+}
+
+absl::StatusOr<std::optional<backorder::v1::Debtor>> LoadDebtor(SnapshotReader* reader,
+                                                                const std::string& debtor_id) {
+  auto bytes = reader->Get(kStateFamily, DebtorKey(debtor_id));
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::nullopt;
+  backorder::v1::Debtor debtor;
+  if (!debtor.ParseFromString(**bytes)) {
+    return absl::DataLossError(absl::StrCat("debtor ", debtor_id, " is unreadable"));
+  }
+  return debtor;
 }
 
 }  // namespace bo::debtor_query

@@ -10,6 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "backorder/v1/common.pb.h"
+#include "backorder/v1/debtor_query_service.pb.h"
 #include "libs/store/database.h"
 
 namespace bo::debtor_query {
@@ -32,5 +34,13 @@ class SnapshotReader {
   Database* db_;
   const rocksdb::Snapshot* snapshot_;
 };
+
+// A back-order view from the read model, or nullopt if it is not there.
+absl::StatusOr<std::optional<backorder::v1::Backorder>> LoadView(SnapshotReader* reader,
+                                                                 const std::string& backorder_id);
+
+// The debtor record, or nullopt if there is no such debtor.
+absl::StatusOr<std::optional<backorder::v1::Debtor>> LoadDebtor(SnapshotReader* reader,
+                                                                const std::string& debtor_id);
 
 }  // namespace bo::debtor_query

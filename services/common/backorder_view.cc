@@ -1,6 +1,7 @@
 #include "services/common/backorder_view.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
@@ -89,12 +90,15 @@ std::string BecauseOf(const pb::EventEnvelope& e) {
 
 }  // namespace
 
+// In 128 bits: the quantities come off the wire, and a malformed event must not overflow.
 int64_t Waiting(const pb::BackorderQuantities& q) {
-  return std::max<int64_t>(0, q.back_ordered() - q.filled() - q.cancelled());
+  const __int128 waiting = static_cast<__int128>(q.back_ordered()) - q.filled() - q.cancelled();
+  return static_cast<int64_t>(std::clamp<__int128>(waiting, 0, INT64_MAX));
 }
 
 int64_t Ready(const pb::BackorderQuantities& q) {
-  return std::max<int64_t>(0, q.filled() - q.invoiced());
+  const __int128 ready = static_cast<__int128>(q.filled()) - q.invoiced();
+  return static_cast<int64_t>(std::clamp<__int128>(ready, 0, INT64_MAX));
 }
 
 pb::BackorderState DeriveState(const pb::BackorderQuantities& q, bool on_order) {
@@ -160,7 +164,9 @@ bool MarkOnOrder(pb::Backorder* view, const std::string& stock_order_id, int32_t
   if (view->stock_order_id() == stock_order_id && view->stock_order_line() == line) return false;
   view->set_stock_order_id(stock_order_id);
   view->set_stock_order_line(line);
-  view->set_state(DeriveState(view->quantities(), true));
+  // Derived as ApplyToView derives it, so an empty id (a malformed event) cannot leave a state
+  // that the next event contradicts.
+  view->set_state(DeriveState(view->quantities(), !stock_order_id.empty()));
   KeepLatest(view->mutable_updated_at(), when);
   return true;
 }

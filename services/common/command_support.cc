@@ -34,7 +34,7 @@ bool ValidUtf8(const std::string& s) {
     for (size_t k = 1; k < n; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
     }
-    if (n == 1 && c < 0x20 && c != '\t') return false;  // no control characters
+    if (n == 1 && ((c < 0x20 && c != '\t') || c == 0x7f)) return false;  // no control characters
     i += n;
   }
   return true;
@@ -151,8 +151,11 @@ absl::Status CheckMoney(std::string_view field, const backorder::v1::Money& mone
   const std::string& cur = money.currency();
   if (cur.size() != 3 ||
       !std::all_of(cur.begin(), cur.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    // Echoed only when short: an error message travels in a header, which has a size limit.
+    const std::string shown =
+        cur.size() <= 16 ? absl::StrCat("\"", cur, "\"") : absl::StrCat(cur.size(), " bytes");
     return Invalid(absl::StrCat(std::string(field), ".currency"),
-                   absl::StrCat("\"", cur, "\" is not an ISO 4217 code like \"AUD\""));
+                   absl::StrCat(shown, " is not an ISO 4217 code like \"AUD\""));
   }
   if (money.minor_units() < 0 || money.minor_units() > 1'000'000'000'000) {
     return Invalid(absl::StrCat(std::string(field), ".minor_units"),

@@ -2,6 +2,7 @@
 // projection, with a fixed clock and a fake status fetch: no HTTP, no Kafka.
 #include "services/debtor-query/dashboard.h"
 
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,7 +54,10 @@ class DashboardTest : public ::testing::Test {
                {"purchasing", "PURCHASING_HTTP", "http://127.0.0.1:2"},
                {"receiving", "RECEIVING_HTTP", ""}};
     o.fetch = [this](const std::string& url) -> absl::StatusOr<std::string> {
-      fetched_.push_back(url);
+      {
+        std::lock_guard lock(fetched_mu_);  // the dashboard asks its peers in parallel
+        fetched_.push_back(url);
+      }
       if (url == "http://127.0.0.1:1") {
         return R"({"service":"invoicing","ready":false,"outbox_depth":3,"consumers":[
           {"name":"invoicing.reactions","caught_up":false,"partitions":[
@@ -103,6 +107,7 @@ class DashboardTest : public ::testing::Test {
 
   TempDatabase db_{"dashboard"};
   ReadModelProjection projection_{db_.db()};
+  std::mutex fetched_mu_;
   std::vector<std::string> fetched_;
 };
 

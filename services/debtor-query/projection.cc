@@ -217,7 +217,8 @@ absl::Status ReadModelProjection::Apply(const kafka::ConsumedRecord& record,
       for (const auto& [id, line] : lines) {
         absl::Status s = UpdateView(
             id, event, event_id, raw,
-            [&](pb::Backorder* v) {
+            // `line` by copy: clang 14 (the fuzz build) cannot capture a structured binding.
+            [&, line = line](pb::Backorder* v) {
               return MarkOnOrder(v, placed.stock_order_id(), line, event.occurred_at());
             },
             &changes, batch);

@@ -19,6 +19,9 @@ constexpr char kBackorderPrefix[] = "backorder/";
 constexpr char kDebtorPrefix[] = "debtor/";
 constexpr char kByDebtorPrefix[] = "bo_by_debtor/";
 constexpr auto kReceivingDeadline = std::chrono::seconds(5);
+// A branch id this long still names its invoices ("INV-<branch>-000001") and the back orders of
+// their first 999 lines ("BO-<branch>-000001-999") within the 64 characters of an id.
+constexpr size_t kMaxBranchIdLength = 64 - sizeof("BO--000000-999") + 1;
 
 std::string InvoiceKey(const std::string& id) { return kInvoicePrefix + id; }
 std::string BackorderKey(const std::string& id) { return kBackorderPrefix + id; }
@@ -146,6 +149,10 @@ grpc::Status InvoicingService::CreateInvoice(grpc::ServerContext* ctx,
   absl::Status valid = FirstError({
       CheckRequestId(req->request_id()),
       CheckId("branch_id", req->branch_id()),
+      req->branch_id().size() > kMaxBranchIdLength
+          ? Invalid("branch_id", absl::StrCat("longer than ", kMaxBranchIdLength,
+                                              " characters, too long to name its invoices"))
+          : absl::OkStatus(),
       CheckId("debtor_id", req->debtor_id()),
       req->kind() == pb::INVOICE_KIND_UNSPECIFIED || !pb::InvoiceKind_IsValid(req->kind())
           ? Invalid("kind", "must be WORKSHOP, LABOUR or COUNTER")
@@ -172,6 +179,10 @@ grpc::Status InvoicingService::CreateInvoice(grpc::ServerContext* ctx,
 
   const Caller caller = CallerOf(ctx, req->request_id());
   resp->set_invoice_id(absl::StrCat("INV-", req->branch_id(), "-", number));
+  if (!CheckId("invoice_id", BackorderIdFor(resp->invoice_id(), 999)).ok()) {
+    return ToGrpc(absl::FailedPreconditionError(
+        absl::StrCat("branch ", req->branch_id(), " has used up its invoice numbers")));
+  }
   resp->set_kind(req->kind());
   resp->set_branch_id(req->branch_id());
   resp->set_debtor_id(req->debtor_id());
@@ -253,6 +264,16 @@ grpc::Status InvoicingService::AddPartLine(grpc::ServerContext* ctx,
   auto debtor = FindDebtor(invoice->debtor_id());
   if (!debtor.ok()) return ToGrpc(debtor.status());
   const bool uses_backorders = debtor->has_value() && (*debtor)->use_backorders();
+
+  if (req->has_unit_price()) {
+    // A price the invoice cannot take is refused before receiving is asked to hold stock.
+    PartLineFacts trial;
+    trial.part_number = req->part_number();
+    trial.unit_price = req->unit_price();
+    trial.quantity_ordered = req->quantity_ordered();
+    Invoice copy = *invoice;
+    if (auto s = bo::invoicing::AddPartLine(&copy, trial).status(); !s.ok()) return ToGrpc(s);
+  }
 
   const Caller caller = CallerOf(ctx, req->request_id());
   const int32_t line = NextLineNumber(*invoice);

@@ -1,5 +1,5 @@
 // What the fuzz targets share: the input framing, a failure report, and the test for values a
-// real producer of the topics could emit (README.md, "Known limits").
+// real producer of the topics could emit (README.md, "Known issues").
 #pragma once
 
 #include <algorithm>
@@ -90,8 +90,8 @@ inline constexpr int64_t kMaxPlausible = int64_t{1} << 53;
 // Whether every Timestamp in `message` (recursively) is within protobuf's valid range and every
 // integer is within +-2^53. Our producers never emit more: a command moves at most 10^9 units
 // and 10^12 minor units of money, and times come from clocks. The consumers do arithmetic on
-// these fields without overflow checks (README.md, "Known limits"), so the targets that sum or
-// subtract them give the consumers only such events; the targets that merely decode and
+// these fields without overflow checks (README.md, "Known issues", 2), so the targets that sum
+// or subtract them give the consumers only such events; the targets that merely decode and
 // describe take anything.
 inline bool Plausible(const google::protobuf::Message& message) {
   using google::protobuf::FieldDescriptor;

@@ -77,9 +77,15 @@ void TestStack::Stop() {
 }
 
 void TestStack::WaitServing(const ServiceProcess& s) {
+  if (!Serving(s.addr, std::chrono::seconds(120))) {
+    throw std::runtime_error(s.name + " never became SERVING; see " + s.log);
+  }
+}
+
+bool Serving(const std::string& addr, std::chrono::seconds limit) {
   auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(s.addr, grpc::InsecureChannelCredentials()));
-  const bool serving = Eventually(
+      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  return Eventually(
       [&] {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -88,8 +94,7 @@ void TestStack::WaitServing(const ServiceProcess& s) {
         return stub->Check(&ctx, req, &resp).ok() &&
                resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
       },
-      std::chrono::seconds(120));
-  if (!serving) throw std::runtime_error(s.name + " never became SERVING; see " + s.log);
+      limit);
 }
 
 std::unique_ptr<grpc::ClientContext> Call(const std::string& actor) {

@@ -57,6 +57,9 @@ class TestStack {
   std::unique_ptr<backorder::v1::DebtorQueryService::Stub> debtor_query_;
 };
 
+// Polls the gRPC health service at `addr` until it says SERVING; false after `limit`.
+bool Serving(const std::string& addr, std::chrono::seconds limit);
+
 // A client context with a deadline and the caller's metadata.
 std::unique_ptr<grpc::ClientContext> Call(const std::string& actor = "clerk:e2e");
 

@@ -37,6 +37,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "libs/kafka/client.h"
 #include "libs/kafka/testing.h"
+#include "libs/rpc/rpc_observer.h"
 #include "services/common/topics.h"
 #include "tests/e2e/test_stack.h"
 
@@ -116,27 +117,7 @@ struct Case {
   Expect expect;
 };
 
-std::string CodeName(Code c) {
-  static const char* names[] = {"OK",
-                                "CANCELLED",
-                                "UNKNOWN",
-                                "INVALID_ARGUMENT",
-                                "DEADLINE_EXCEEDED",
-                                "NOT_FOUND",
-                                "ALREADY_EXISTS",
-                                "PERMISSION_DENIED",
-                                "RESOURCE_EXHAUSTED",
-                                "FAILED_PRECONDITION",
-                                "ABORTED",
-                                "OUT_OF_RANGE",
-                                "UNIMPLEMENTED",
-                                "INTERNAL",
-                                "UNAVAILABLE",
-                                "DATA_LOSS",
-                                "UNAUTHENTICATED"};
-  const int i = static_cast<int>(c);
-  return i >= 0 && i <= 16 ? names[i] : std::to_string(i);
-}
+std::string CodeName(Code c) { return bo::rpc::CodeName(c); }
 
 std::string Shorten(const std::string& s, size_t n = 160) {
   return s.size() <= n ? s : s.substr(0, n) + "...(" + std::to_string(s.size()) + " bytes)";

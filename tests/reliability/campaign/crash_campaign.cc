@@ -46,7 +46,6 @@
 #include "backorder/v1/invoicing_service.grpc.pb.h"
 #include "backorder/v1/purchasing_service.grpc.pb.h"
 #include "backorder/v1/receiving_service.grpc.pb.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/http/http_server.h"
 #include "libs/kafka/client.h"
@@ -55,6 +54,7 @@
 #include "nlohmann/json.hpp"
 #include "services/common/backorder_view.h"
 #include "services/common/topics.h"
+#include "tests/e2e/test_stack.h"
 #include "tests/foundation/process.h"
 
 namespace pb = backorder::v1;
@@ -172,21 +172,7 @@ class Fleet {
 
   // Waits until the service's health says SERVING (it has caught up with its topics).
   bool WaitServing(const std::string& name, seconds limit) {
-    auto stub = grpc::health::v1::Health::NewStub(
-        grpc::CreateChannel(services_.at(name).addr, grpc::InsecureChannelCredentials()));
-    const auto end = Clock::now() + limit;
-    while (Clock::now() < end) {
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + seconds(2));
-      grpc::health::v1::HealthCheckRequest req;
-      grpc::health::v1::HealthCheckResponse resp;
-      if (stub->Check(&ctx, req, &resp).ok() &&
-          resp.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
-        return true;
-      }
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    return false;
+    return bo::testing::Serving(services_.at(name).addr, limit);
   }
 
  private:

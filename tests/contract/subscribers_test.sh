@@ -8,7 +8,7 @@ REPO="$1"
 BUILD="$2"
 : "${KAFKA_BOOTSTRAP:?KAFKA_BOOTSTRAP must name a running broker}"
 export BUILD_DIR="$BUILD" STACK_DIR="$BUILD/subscribers-test"
-export INVOICING_PORT=51171 PURCHASING_PORT=51172 RECEIVING_PORT=51173 DEBTOR_QUERY_PORT=51174
+export INVOICING_PORT=21171 PURCHASING_PORT=21172 RECEIVING_PORT=21173 DEBTOR_QUERY_PORT=21174
 export BO_WALKTHROUGH_RUN="s$(date +%s)" # fresh branches and debtors on a reused broker
 export BO_STACK_ENV="$STACK_DIR/stack.env"
 STACK="$REPO/deploy/local/stack"

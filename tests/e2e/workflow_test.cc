@@ -23,7 +23,7 @@ class StackEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
     const char* base = std::getenv("BO_E2E_PORT_BASE");
-    stack = new TestStack(base != nullptr ? std::atoi(base) : 52200,
+    stack = new TestStack(base != nullptr ? std::atoi(base) : 22200,
                           {{"BO_HOLD_TTL_SECONDS", "3"}, {"BO_HOLD_SWEEP_SECONDS", "1"}});
     stack->Start();
   }

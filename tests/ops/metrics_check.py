@@ -482,7 +482,7 @@ def main():
     ap.add_argument("--out", required=True, help="where scraped texts and Prometheus go")
     ap.add_argument("--promtool", default="promtool")
     ap.add_argument("--prometheus", default="prometheus")
-    ap.add_argument("--prometheus-port", type=int, default=52189)
+    ap.add_argument("--prometheus-port", type=int, default=22189)
     ap.add_argument("--settle", type=float, default=60, help="seconds to wait for the figures to settle")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

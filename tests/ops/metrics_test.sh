@@ -4,14 +4,14 @@
 # family of deploy/prometheus/metric-families.txt with its type and labels), debtor-query's
 # business figures against its gRPC API and Kafka, and a real Prometheus with the rules of
 # deploy/prometheus scraping the stack and answering every query of the Grafana dashboard
-# (tests/ops/metrics_check.py says what exactly). gRPC ports 5118x, HTTP 5218x, Prometheus 52189.
+# (tests/ops/metrics_check.py says what exactly). gRPC ports 2118x, HTTP 2218x, Prometheus 22189.
 set -euo pipefail
 REPO="$1"
 BUILD="$2"
 : "${KAFKA_BOOTSTRAP:?KAFKA_BOOTSTRAP must name a running broker}"
 export BUILD_DIR="$BUILD" STACK_DIR="$BUILD/ops-metrics-test"
-export INVOICING_PORT=51181 PURCHASING_PORT=51182 RECEIVING_PORT=51183 DEBTOR_QUERY_PORT=51184
-export INVOICING_HTTP_PORT=52181 PURCHASING_HTTP_PORT=52182 RECEIVING_HTTP_PORT=52183 DEBTOR_QUERY_HTTP_PORT=52184
+export INVOICING_PORT=21181 PURCHASING_PORT=21182 RECEIVING_PORT=21183 DEBTOR_QUERY_PORT=21184
+export INVOICING_HTTP_PORT=22181 PURCHASING_HTTP_PORT=22182 RECEIVING_HTTP_PORT=22183 DEBTOR_QUERY_HTTP_PORT=22184
 export BO_WALKTHROUGH_RUN="m$(date +%s)" # fresh branches and debtors on a reused broker
 export BO_STACK_ENV="$STACK_DIR/stack.env"
 STACK="$REPO/deploy/local/stack"

@@ -7,7 +7,7 @@ REPO="$1"
 BUILD="$2"
 : "${KAFKA_BOOTSTRAP:?KAFKA_BOOTSTRAP must name a running broker}"
 export BUILD_DIR="$BUILD" STACK_DIR="$BUILD/stack-test"
-export INVOICING_PORT=51151 PURCHASING_PORT=51152 RECEIVING_PORT=51153 DEBTOR_QUERY_PORT=51154
+export INVOICING_PORT=21151 PURCHASING_PORT=21152 RECEIVING_PORT=21153 DEBTOR_QUERY_PORT=21154
 STACK="$REPO/deploy/local/stack"
 ADMIN="$BUILD/tools/bo-admin"
 fail() { echo "FAIL: $*"; "$STACK" down >/dev/null 2>&1 || true; exit 1; }
@@ -18,11 +18,11 @@ rm -rf "$STACK_DIR"
 "$STACK" up || fail "stack up"
 
 env_file="$STACK_DIR/stack.env"
-for line in "KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP" INVOICING_ADDR=127.0.0.1:51151 \
-  PURCHASING_ADDR=127.0.0.1:51152 RECEIVING_ADDR=127.0.0.1:51153 DEBTOR_QUERY_ADDR=127.0.0.1:51154; do
+for line in "KAFKA_BOOTSTRAP=$KAFKA_BOOTSTRAP" INVOICING_ADDR=127.0.0.1:21151 \
+  PURCHASING_ADDR=127.0.0.1:21152 RECEIVING_ADDR=127.0.0.1:21153 DEBTOR_QUERY_ADDR=127.0.0.1:21154; do
   grep -qx "$line" "$env_file" || fail "stack.env lacks $line"
 done
-for port in 51151 51152 51153 51154; do
+for port in 21151 21152 21153 21154; do
   "$ADMIN" health --addr "127.0.0.1:$port" | grep -q SERVING || fail "127.0.0.1:$port not SERVING"
 done
 "$STACK" status || fail "status after up"
@@ -34,14 +34,14 @@ sleep 1
 if "$STACK" status >/dev/null; then fail "status says healthy with receiving killed"; fi
 "$STACK" up || fail "stack up after a kill"
 [ "$(cat "$STACK_DIR/run/receiving.pid")" != "$pid" ] || fail "receiving was not restarted"
-"$ADMIN" health --addr 127.0.0.1:51153 | grep -q SERVING || fail "restarted receiving not SERVING"
+"$ADMIN" health --addr 127.0.0.1:21153 | grep -q SERVING || fail "restarted receiving not SERVING"
 
 pids=$(cat "$STACK_DIR"/run/*.pid)
 "$STACK" down || fail "stack down"
 for p in $pids; do
   if alive "$p"; then fail "process $p still running after down"; fi
 done
-if "$ADMIN" health --addr 127.0.0.1:51151 >/dev/null 2>&1; then fail "invoicing still answers"; fi
+if "$ADMIN" health --addr 127.0.0.1:21151 >/dev/null 2>&1; then fail "invoicing still answers"; fi
 # The broker was not ours (KAFKA_BOOTSTRAP was set): it must still be up.
 kcat -b "$KAFKA_BOOTSTRAP" -L -m 5 >/dev/null 2>&1 || fail "down stopped a broker it did not start"
 echo "stack test: up, restart after SIGKILL, down: ok"

@@ -8,7 +8,7 @@ REPO="$1"
 BUILD="$2"
 : "${KAFKA_BOOTSTRAP:?KAFKA_BOOTSTRAP must name a running broker}"
 export BUILD_DIR="$BUILD" STACK_DIR="$BUILD/walkthrough-test"
-export INVOICING_PORT=51161 PURCHASING_PORT=51162 RECEIVING_PORT=51163 DEBTOR_QUERY_PORT=51164
+export INVOICING_PORT=21161 PURCHASING_PORT=21162 RECEIVING_PORT=21163 DEBTOR_QUERY_PORT=21164
 export BO_WALKTHROUGH_RUN="t$(date +%s)" # fresh branches and debtors on a reused broker
 STACK="$REPO/deploy/local/stack"
 out="$BUILD/walkthrough-test.out"

@@ -47,7 +47,7 @@ namespace {
 namespace pb = backorder::v1;
 using Code = grpc::StatusCode;
 
-constexpr int kPortBase = 52400;
+constexpr int kPortBase = 22400;
 constexpr size_t kMiB = 1 << 20;
 constexpr int64_t kMax = 1'000'000'000;  // kMaxRequestQuantity
 // Every column family a service writes (RocksDB's "default" is unused).

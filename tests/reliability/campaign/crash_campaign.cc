@@ -71,7 +71,7 @@ struct Options {
   int branches = 3;
   int parts = 4;
   int min_commands = 1000;
-  int port_base = 52500;
+  int port_base = 22500;
   uint64_t seed = 0;
   std::string work_dir;
   bool keep = false;

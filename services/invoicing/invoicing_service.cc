@@ -17,7 +17,12 @@ namespace {
 constexpr char kInvoicePrefix[] = "invoice/";
 constexpr char kBackorderPrefix[] = "backorder/";
 constexpr char kDebtorPrefix[] = "debtor/";
+// ready/<debtor>/<backorder>: present exactly while the back order is ready to invoice, so the
+// prompt and the ready list read only those, however many back orders a debtor ever had.
+constexpr char kReadyPrefix[] = "ready/";
+// What the ready index replaced: every back order of a debtor, read in full on every prompt.
 constexpr char kByDebtorPrefix[] = "bo_by_debtor/";
+constexpr char kReadyIndexMarker[] = "meta/ready_index";
 constexpr auto kReceivingDeadline = std::chrono::seconds(5);
 // A branch id this long still names its invoices ("INV-<branch>-000001") and the back orders of
 // their first 999 lines ("BO-<branch>-000001-999") within the 64 characters of an id.
@@ -47,6 +52,17 @@ absl::StatusOr<std::optional<T>> ReadState(EventStore* store, const std::string&
   return std::optional<T>(std::move(value));
 }
 
+// Adds the view's ready-index entry to `commit` if it is ready to invoice, its removal otherwise.
+void PutReadyIndex(CommitRequest* commit, const Backorder& b) {
+  std::string key =
+      absl::StrCat(kReadyPrefix, b.context().debtor_id(), "/", b.context().backorder_id());
+  if (ReadyToInvoice(b)) {
+    commit->state.emplace_back(std::move(key), "");
+  } else {
+    commit->state_deletes.push_back(std::move(key));
+  }
+}
+
 }  // namespace
 
 InvoicingService::InvoicingService(EventStore* store,
@@ -74,14 +90,52 @@ absl::StatusOr<std::optional<Backorder>> InvoicingService::FindBackorder(
 
 void InvoicingService::PutBackorder(CommitRequest* commit, const Backorder& b) {
   commit->state.emplace_back(BackorderKey(b.context().backorder_id()), b.SerializeAsString());
-  commit->state.emplace_back(
-      absl::StrCat(kByDebtorPrefix, b.context().debtor_id(), "/", b.context().backorder_id()), "");
+  PutReadyIndex(commit, b);
+}
+
+absl::Status InvoicingService::PrepareReadyIndex(EventStore* store) {
+  auto marker = store->GetState(kReadyIndexMarker);
+  if (!marker.ok()) return marker.status();
+  if (marker->has_value()) return absl::OkStatus();
+  // Built from the views in chunks, the old index deleted; the marker goes with the last chunk,
+  // so a crash midway starts over (every write here is idempotent).
+  CommitRequest commit;
+  absl::Status failed = absl::OkStatus();
+  auto flush = [&]() {
+    if (failed.ok() && (!commit.state.empty() || !commit.state_deletes.empty())) {
+      failed = store->Commit(commit);
+    }
+    commit = CommitRequest();
+  };
+  absl::Status s = store->database()->Scan(
+      kStateFamily, kBackorderPrefix, "", [&](std::string_view, std::string_view value) {
+        Backorder b;
+        if (!b.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          failed = absl::DataLossError("unreadable back-order view");
+          return false;
+        }
+        PutReadyIndex(&commit, b);
+        if (commit.state.size() + commit.state_deletes.size() >= 10000) flush();
+        return failed.ok();
+      });
+  if (!s.ok()) return s;
+  s = store->database()->Scan(kStateFamily, kByDebtorPrefix, "",
+                              [&](std::string_view key, std::string_view) {
+                                commit.state_deletes.emplace_back(key);
+                                if (commit.state_deletes.size() >= 10000) flush();
+                                return failed.ok();
+                              });
+  if (!s.ok()) return s;
+  flush();
+  if (!failed.ok()) return failed;
+  commit.state.emplace_back(kReadyIndexMarker, "1");
+  return store->Commit(commit);
 }
 
 absl::StatusOr<std::vector<Backorder>> InvoicingService::ReadyFor(const std::string& debtor_id,
                                                                   const std::string& branch_id) {
   std::vector<std::string> ids;
-  const std::string prefix = absl::StrCat(kByDebtorPrefix, debtor_id, "/");
+  const std::string prefix = absl::StrCat(kReadyPrefix, debtor_id, "/");
   absl::Status s = store_->database()->Scan(kStateFamily, prefix, "",
                                             [&](std::string_view key, std::string_view) {
                                               ids.emplace_back(key.substr(prefix.size()));

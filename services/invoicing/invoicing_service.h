@@ -60,6 +60,10 @@ class InvoicingService final : public backorder::v1::InvoicingService::Service {
                                const backorder::v1::CancelBackorderRequest* req,
                                Backorder* resp) override;
 
+  // Run before serving: builds the ready index (ready/<debtor>/<back order>) from the stored
+  // back-order views if this data directory was written before it existed. Otherwise a no-op.
+  static absl::Status PrepareReadyIndex(EventStore* store);
+
   // The reaction to one record of the debtor-query, receiving and purchasing topics
   // (DebtorUpdated, BackorderFilled, StockOrderPlaced); other records are skipped.
   absl::Status React(const kafka::ConsumedRecord& record);
@@ -72,7 +76,7 @@ class InvoicingService final : public backorder::v1::InvoicingService::Service {
   // The debtor's back orders ready to invoice (optionally at one branch), oldest first.
   absl::StatusOr<std::vector<Backorder>> ReadyFor(const std::string& debtor_id,
                                                   const std::string& branch_id);
-  // Adds the view's snapshot and its debtor index entry to `commit`.
+  // Adds the view's snapshot and its ready-index change to `commit`.
   static void PutBackorder(CommitRequest* commit, const Backorder& backorder);
   // Asks receiving to hold `quantity` for the line (0 gives the hold back).
   absl::StatusOr<backorder::v1::HoldStockResponse> Hold(const Caller& caller,

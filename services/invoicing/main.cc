@@ -1,5 +1,6 @@
 // bo-invoicing: wiring only. Customer invoices and back-order decisions (invoicing_service.h),
 // holding stock through receiving at RECEIVING_ADDR (default 127.0.0.1:50053).
+#include <cstdio>
 #include <cstdlib>
 
 #include "grpcpp/grpcpp.h"
@@ -13,6 +14,11 @@ int main(int argc, char** argv) {
   auto channel = grpc::CreateChannel(
       receiving_addr != nullptr && *receiving_addr != '\0' ? receiving_addr : "127.0.0.1:50053",
       grpc::InsecureChannelCredentials());
+  if (absl::Status s = bo::invoicing::InvoicingService::PrepareReadyIndex(runtime->store());
+      !s.ok()) {
+    std::fprintf(stderr, "invoicing: preparing the ready index: %s\n", s.ToString().c_str());
+    return 1;
+  }
   bo::invoicing::InvoicingService service(runtime->store(), channel);
   return runtime->Run({{"invoicing.reactions",
                         {bo::kDebtorQueryTopic, bo::kReceivingTopic, bo::kPurchasingTopic},

@@ -52,6 +52,15 @@ absl::StatusOr<std::optional<T>> ReadState(EventStore* store, const std::string&
   return std::optional<T>(std::move(value));
 }
 
+// The back orders an invoice's lines invoice (fulfil).
+std::vector<std::string> FulfilledBackorders(const Invoice& invoice) {
+  std::vector<std::string> ids;
+  for (const Line& line : invoice.lines()) {
+    if (!line.fulfils_backorder_id().empty()) ids.push_back(line.fulfils_backorder_id());
+  }
+  return ids;
+}
+
 // Adds the view's ready-index entry to `commit` if it is ready to invoice, its removal otherwise.
 void PutReadyIndex(CommitRequest* commit, const Backorder& b) {
   std::string key =
@@ -158,7 +167,8 @@ absl::StatusOr<std::vector<Backorder>> InvoicingService::ReadyFor(const std::str
 }
 
 absl::Status InvoicingService::AddPrompt(Invoice* invoice) {
-  std::lock_guard lock(backorders_mu_);
+  // Read without the back orders' locks: each view read is a committed one, and the prompt is a
+  // hint (AddBackorderLines checks the back orders again under their locks).
   auto ready = ReadyFor(invoice->debtor_id(), invoice->branch_id());
   if (!ready.ok()) return ready.status();
   invoice->set_ready_backorders(static_cast<int32_t>(ready->size()));
@@ -214,7 +224,8 @@ grpc::Status InvoicingService::CreateInvoice(grpc::ServerContext* ctx,
       CheckText("reference", req->reference(), 200, /*required=*/false),
   });
   if (!valid.ok()) return ToGrpc(valid);
-  std::lock_guard lock(counter_mu_);
+  // Invoice numbers run per branch: only creations at the same branch wait for each other.
+  std::lock_guard lock(counter_locks_.For(req->branch_id()));
   auto previous = PreviousAnswer(store_, "CreateInvoice", req->request_id(), resp);
   if (!previous.ok() || *previous) return ToGrpc(previous.status());
   auto debtor = FindDebtor(req->debtor_id());
@@ -410,7 +421,6 @@ grpc::Status InvoicingService::ListReadyBackorders(grpc::ServerContext*,
   absl::Status valid = FirstError({CheckId("debtor_id", req->debtor_id()),
                                    CheckId("branch_id", req->branch_id(), /*required=*/false)});
   if (!valid.ok()) return ToGrpc(valid);
-  std::lock_guard lock(backorders_mu_);
   auto ready = ReadyFor(req->debtor_id(), req->branch_id());
   if (!ready.ok()) return ToGrpc(ready.status());
   for (auto& b : *ready) *resp->add_backorders() = std::move(b);
@@ -437,7 +447,7 @@ grpc::Status InvoicingService::AddBackorderLines(grpc::ServerContext*,
     }
   }
   std::lock_guard lock(invoice_locks_.For(req->invoice_id()));
-  std::lock_guard views(backorders_mu_);
+  auto views = backorder_locks_.LockAll({seen.begin(), seen.end()});
   auto previous = PreviousAnswer(store_, "AddBackorderLines", req->request_id(), resp);
   if (!previous.ok() || *previous) return ToGrpc(previous.status());
   auto invoice = LoadInvoice(req->invoice_id());
@@ -494,7 +504,7 @@ grpc::Status InvoicingService::FinaliseInvoice(grpc::ServerContext* ctx,
     }
   }
 
-  std::lock_guard views(backorders_mu_);
+  auto views = backorder_locks_.LockAll(FulfilledBackorders(*invoice));
   std::map<std::string, Backorder> backorders;
   for (const Line& line : invoice->lines()) {
     if (line.fulfils_backorder_id().empty()) continue;
@@ -559,7 +569,7 @@ grpc::Status InvoicingService::AbandonInvoice(grpc::ServerContext* ctx,
                          absl::StrCat("AbandonInvoice:", req->request_id(), ":", line.line()));
     if (!released.ok()) return ToGrpc(released.status());
   }
-  std::lock_guard views(backorders_mu_);
+  auto views = backorder_locks_.LockAll(FulfilledBackorders(*invoice));
   CommitRequest commit;
   for (const Line& line : invoice->lines()) {
     if (line.fulfils_backorder_id().empty()) continue;
@@ -577,7 +587,6 @@ grpc::Status InvoicingService::AbandonInvoice(grpc::ServerContext* ctx,
 grpc::Status InvoicingService::GetBackorder(grpc::ServerContext*,
                                             const pb::GetBackorderRequest* req, Backorder* resp) {
   if (auto s = CheckId("backorder_id", req->backorder_id()); !s.ok()) return ToGrpc(s);
-  std::lock_guard lock(backorders_mu_);
   auto b = FindBackorder(req->backorder_id());
   if (!b.ok()) return ToGrpc(b.status());
   if (!b->has_value()) {
@@ -597,7 +606,7 @@ grpc::Status InvoicingService::CancelBackorder(grpc::ServerContext* ctx,
       CheckText("reason", req->reason(), 500, /*required=*/true),
   });
   if (!valid.ok()) return ToGrpc(valid);
-  std::lock_guard lock(backorders_mu_);
+  std::lock_guard lock(backorder_locks_.For(req->backorder_id()));
   auto previous = PreviousAnswer(store_, "CancelBackorder", req->request_id(), resp);
   if (!previous.ok() || *previous) return ToGrpc(previous.status());
   auto b = FindBackorder(req->backorder_id());
@@ -643,7 +652,7 @@ absl::Status InvoicingService::React(const kafka::ConsumedRecord& record) {
                                   : CommitReaction(store_, &commit, record.event_id);
     }
     case pb::EventEnvelope::kBackorderFilled: {
-      std::lock_guard lock(backorders_mu_);
+      std::lock_guard lock(backorder_locks_.For(BackorderIdOf(e)));
       auto b = FindBackorder(BackorderIdOf(e));
       if (!b.ok()) return b.status();
       Backorder view = b->value_or(Backorder());
@@ -652,8 +661,12 @@ absl::Status InvoicingService::React(const kafka::ConsumedRecord& record) {
       return CommitReaction(store_, &commit, record.event_id);
     }
     case pb::EventEnvelope::kStockOrderPlaced: {
-      std::lock_guard lock(backorders_mu_);
       const auto& p = e.stock_order_placed();
+      std::vector<std::string> ids;
+      for (const auto& line : p.lines()) {
+        for (const auto& covered : line.backorders()) ids.push_back(covered.backorder_id());
+      }
+      auto views = backorder_locks_.LockAll(ids);
       for (const auto& line : p.lines()) {
         for (const auto& covered : line.backorders()) {
           auto b = FindBackorder(covered.backorder_id());

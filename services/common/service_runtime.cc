@@ -1,8 +1,13 @@
 #include "services/common/service_runtime.h"
 
+#include <malloc.h>
+
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <thread>
 
 #include "backorder/v1/events.pb.h"
 #include "libs/log/log.h"
@@ -186,8 +191,40 @@ void ServiceRuntime::AddRuntimeMetrics() {
   });
 }
 
+namespace {
+
+// Gives memory that glibc's malloc holds free back to the system every `period`. A burst of
+// allocations on one of gRPC's or RocksDB's threads (a large answer, a compaction) leaves that
+// thread's arena big and nearly empty for good otherwise: tests/perf found receiving at 294 MiB
+// resident of which malloc had 92 MiB in use, one arena holding 160 MiB with 0.1 MiB used.
+class ArenaTrimmer {
+ public:
+  explicit ArenaTrimmer(std::chrono::seconds period)
+      : thread_([this, period] {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, period, [this] { return stop_; })) ::malloc_trim(0);
+        }) {}
+  ~ArenaTrimmer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 int ServiceRuntime::Run(std::vector<Subscription> subscriptions,
                         std::vector<grpc::Service*> services) {
+  ArenaTrimmer trimmer(std::chrono::seconds(10));
   // HTTP first: probes and metrics answer while the consumers catch up.
   if (absl::Status s = http_->Start(); !s.ok()) {
     spdlog::critical("{}", s.ToString());

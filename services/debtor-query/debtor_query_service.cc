@@ -1,5 +1,6 @@
 #include "services/debtor-query/debtor_query_service.h"
 
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -135,19 +136,29 @@ grpc::Status DebtorQueryService::ListReadyToInvoice(grpc::ServerContext*,
       !s.ok()) {
     return ToGrpc(s);
   }
-  SnapshotReader reader(store_->database());
   // With a branch the index narrows to it (and to the debtor); a debtor alone is filtered from
   // the keys, which carry it, so no view outside the answer is read.
   const std::string prefix = ReadyPrefix(branch, branch.empty() ? "" : debtor);
+  // No page size and no token: everything, as before paging existed.
+  const bool everything = request->page_size() == 0 && request->page_token().empty();
+  auto size = everything ? absl::StatusOr<int>(std::numeric_limits<int>::max())
+                         : PageSize(request->page_size());
+  if (!size.ok()) return ToGrpc(size.status());
+  auto start = PageStart(request->page_token(), prefix);
+  if (!start.ok()) return ToGrpc(start.status());
   const std::string escaped_debtor = EscapeKeyPart(debtor);
+  SnapshotReader reader(store_->database());
   std::vector<std::string> ids;
-  absl::Status s =
-      reader.Scan(kReadModelFamily, prefix, "", [&](std::string_view key, std::string_view value) {
-        if (!debtor.empty() && DebtorPartOfReadyKey(key) != escaped_debtor) return true;
-        ids.emplace_back(value);
-        return true;
-      });
-  if (!s.ok()) return ToGrpc(s);
+  auto next = ScanPage<std::string>(
+      reader, kReadModelFamily, prefix, *start, *size,
+      [&](std::string_view key,
+          std::string_view value) -> absl::StatusOr<std::optional<std::string>> {
+        if (!debtor.empty() && DebtorPartOfReadyKey(key) != escaped_debtor) return std::nullopt;
+        return std::optional<std::string>(std::string(value));
+      },
+      [&](std::string&& id) { ids.push_back(std::move(id)); });
+  if (!next.ok()) return ToGrpc(next.status());
+  response->set_next_page_token(*next);
 
   std::vector<pb::Backorder> views;
   views.reserve(ids.size());

@@ -303,6 +303,56 @@ TEST_F(DebtorQueryServiceTest, ReadyToInvoiceGroupsByInvoiceWithTheDebtorsContac
   EXPECT_EQ(BadField(service_.ListReadyToInvoice(nullptr, &bad, &resp)), "branch_id");
 }
 
+TEST_F(DebtorQueryServiceTest, ReadyToInvoicePagesCarryOnWhereTheLastEnded) {
+  // Four ready lines: two of one invoice, one each of two more (one of them at another debtor).
+  const auto a1 = Context("BO-B1-000001-1", "B1", "D-1", "INV-B1-000001", 1);
+  const auto a2 = Context("BO-B1-000001-2", "B1", "D-1", "INV-B1-000001", 2);
+  const auto b1 = Context("BO-B1-000002-1", "B1", "D-2", "INV-B1-000002", 1);
+  const auto c1 = Context("BO-B1-000003-1", "B1", "D-1", "INV-B1-000003", 1);
+  int n = 0;
+  for (const auto& c : {a1, a2, b1, c1}) {
+    Apply(Created("c" + std::to_string(++n), c, 1, Day(1)));
+    Apply(Filled("f" + std::to_string(n), c, 1, Quantities(1, 1), Day(2)));
+  }
+  auto lines = [](const pb::ListReadyToInvoiceResponse& r) {
+    std::vector<std::string> ids;
+    for (const auto& invoice : r.invoices()) {
+      for (const auto& line : invoice.lines()) ids.push_back(line.backorder_id());
+    }
+    return ids;
+  };
+
+  pb::ListReadyToInvoiceRequest req;
+  req.set_page_size(3);
+  pb::ListReadyToInvoiceResponse page;
+  ASSERT_TRUE(service_.ListReadyToInvoice(nullptr, &req, &page).ok());
+  // Debtor D-1's invoices first (the index runs branch, debtor, invoice), then D-2's.
+  EXPECT_EQ(lines(page),
+            (std::vector<std::string>{"BO-B1-000001-1", "BO-B1-000001-2", "BO-B1-000003-1"}));
+  ASSERT_FALSE(page.next_page_token().empty());
+  req.set_page_token(page.next_page_token());
+  page.Clear();
+  ASSERT_TRUE(service_.ListReadyToInvoice(nullptr, &req, &page).ok());
+  EXPECT_EQ(lines(page), std::vector<std::string>{"BO-B1-000002-1"});
+  EXPECT_TRUE(page.next_page_token().empty());
+
+  // Without a page size or token, everything at once, as before paging.
+  pb::ListReadyToInvoiceRequest all;
+  page.Clear();
+  ASSERT_TRUE(service_.ListReadyToInvoice(nullptr, &all, &page).ok());
+  EXPECT_EQ(lines(page).size(), 4u);
+  EXPECT_TRUE(page.next_page_token().empty());
+
+  // A page size beyond the limit, a token of another list: the field is named.
+  pb::ListReadyToInvoiceRequest bad;
+  bad.set_page_size(1001);
+  EXPECT_EQ(BadField(service_.ListReadyToInvoice(nullptr, &bad, &page)), "page_size");
+  bad.Clear();
+  bad.set_branch_id("B2");
+  bad.set_page_token(req.page_token());
+  EXPECT_EQ(BadField(service_.ListReadyToInvoice(nullptr, &bad, &page)), "page_token");
+}
+
 // ---- ListBackorders ----
 
 class ListBackordersTest : public DebtorQueryServiceTest {

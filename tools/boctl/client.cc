@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -146,6 +149,33 @@ Address ResolveAddress(ServiceId service, const std::string& flag,
     return {it->second, stack_file_path};
   }
   return {absl::StrCat("127.0.0.1:", DefaultPort(service)), "default"};
+}
+
+std::optional<std::map<ServiceId, Address>> ResolveAddresses(
+    const std::string& env_file, const std::map<ServiceId, std::string>& flags) {
+  auto getenv = [](const char* name) { return std::getenv(name); };
+  std::error_code error;
+  const std::string cwd = std::filesystem::current_path(error).string();
+  const auto path = FindStackFile(env_file, getenv, cwd);
+  std::map<std::string, std::string> stack;
+  if (path.has_value()) {
+    std::ifstream in(*path);
+    if (!in) {
+      std::fprintf(stderr, "error: cannot read the stack file %s (--env-file or $BO_STACK_ENV)\n",
+                   path->c_str());
+      return std::nullopt;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    stack = ParseEnvFile(text.str());
+  }
+  std::map<ServiceId, Address> out;
+  for (ServiceId service : kAllServices) {
+    auto flag = flags.find(service);
+    out[service] = ResolveAddress(service, flag == flags.end() ? "" : flag->second, getenv, stack,
+                                  path.value_or(""));
+  }
+  return out;
 }
 
 bool Retryable(grpc::StatusCode code) {

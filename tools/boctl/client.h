@@ -58,6 +58,12 @@ Address ResolveAddress(ServiceId service, const std::string& flag,
                        const std::map<std::string, std::string>& stack_file,
                        const std::string& stack_file_path);
 
+// Every service's address, each by ResolveAddress from `flags` (a service missing from it has no
+// flag), the environment and the stack file FindStackFile finds from `env_file` and the current
+// directory. nullopt, with the reason on stderr, if that stack file cannot be read.
+std::optional<std::map<ServiceId, Address>> ResolveAddresses(
+    const std::string& env_file, const std::map<ServiceId, std::string>& flags);
+
 // Who calls and how patiently.
 struct CallSettings {
   std::map<ServiceId, Address> addresses;

@@ -118,26 +118,9 @@ void PrintUsageError(const CLI::App& app, const CLI::ParseError& error) {
 // Fills in the addresses and request id. False (with the reason on stderr) if a stack file that
 // was asked for cannot be read.
 bool Resolve(GlobalFlags* g) {
-  auto getenv = [](const char* name) { return std::getenv(name); };
-  std::error_code error;
-  const std::string cwd = std::filesystem::current_path(error).string();
-  const auto path = bo::boctl::FindStackFile(g->env_file, getenv, cwd);
-  std::map<std::string, std::string> stack;
-  if (path.has_value()) {
-    std::ifstream in(*path);
-    if (!in) {
-      std::fprintf(stderr, "error: cannot read the stack file %s (--env-file or $BO_STACK_ENV)\n",
-                   path->c_str());
-      return false;
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    stack = bo::boctl::ParseEnvFile(text.str());
-  }
-  for (bo::boctl::ServiceId service : bo::boctl::kAllServices) {
-    g->call.addresses[service] =
-        bo::boctl::ResolveAddress(service, g->addresses[service], getenv, stack, path.value_or(""));
-  }
+  auto addresses = bo::boctl::ResolveAddresses(g->env_file, g->addresses);
+  if (!addresses.has_value()) return false;
+  g->call.addresses = std::move(*addresses);
   if (g->call.request_id.empty()) g->call.request_id = bo::NewUuidV7();
   return true;
 }

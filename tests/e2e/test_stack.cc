@@ -1,6 +1,9 @@
 #include "tests/e2e/test_stack.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -57,6 +60,13 @@ void TestStack::Start() {
   absl::Status topics = kafka::EnsureTopics({{"bootstrap.servers", bootstrap}}, EventTopics());
   if (!topics.ok()) throw std::runtime_error("creating topics: " + topics.ToString());
   for (const auto& [k, v] : env_) ::setenv(k.c_str(), v.c_str(), 1);
+  // A process left over on a port (say from a run that was killed) would answer the health
+  // checks and every call in place of the service started here.
+  for (const auto& [name, s] : services_) {
+    if (PortBusy(s.addr)) {
+      throw std::runtime_error(name + ": " + s.addr + " is already in use by another process");
+    }
+  }
   for (auto& [name, s] : services_) {
     s.pid = Spawn(
         s.binary,
@@ -64,6 +74,19 @@ void TestStack::Start() {
         s.log);
   }
   for (const auto& [name, s] : services_) WaitServing(s);
+}
+
+bool PortBusy(const std::string& addr) {
+  const size_t colon = addr.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
+  if (::inet_pton(AF_INET, addr.substr(0, colon).c_str(), &sa.sin_addr) != 1) return false;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  const bool busy = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0;
+  ::close(fd);
+  return busy;
 }
 
 void TestStack::Stop() {

@@ -57,6 +57,9 @@ class TestStack {
   std::unique_ptr<backorder::v1::DebtorQueryService::Stub> debtor_query_;
 };
 
+// Whether something accepts TCP connections at `addr` (host:port, IPv4).
+bool PortBusy(const std::string& addr);
+
 // Polls the gRPC health service at `addr` until it says SERVING; false after `limit`.
 bool Serving(const std::string& addr, std::chrono::seconds limit);
 

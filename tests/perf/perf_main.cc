@@ -1,0 +1,474 @@
+// bo-perf (issue 7): every performance figure beside the raw limit it is held against, measured
+// in the same run on the same machine (../shared/DESIGN.md section 9), one line each:
+//
+//   PERF <name> value=<v> limit=<l> ratio=<r> target=<op><t> <ok|short>
+//
+// It starts the four real service binaries (tests/e2e TestStack) against the broker at
+// KAFKA_BOOTSTRAP, drives them with tools/loadgen, and measures the raw limits itself
+// (raw_limits.h). It reports; it never fails on a figure (exit 0 unless something could not be
+// measured at all). See README.md for what each figure is and the two forms.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "backorder/v1/debtor_query_service.grpc.pb.h"
+#include "backorder/v1/invoicing_service.grpc.pb.h"
+#include "backorder/v1/receiving_service.grpc.pb.h"
+#include "libs/core/ids.h"
+#include "libs/http/http_server.h"
+#include "libs/kafka/topic_admin.h"
+#include "libs/store/database.h"
+#include "nlohmann/json.hpp"
+#include "services/common/topics.h"
+#include "services/debtor-query/read_model_keys.h"
+#include "tests/e2e/test_stack.h"
+#include "tests/perf/pipeline.h"
+#include "tests/perf/raw_limits.h"
+#include "tools/loadgen/workload.h"
+
+namespace pb = backorder::v1;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+// The sizes of one form.
+struct Form {
+  std::string name;
+  int64_t small_backorders = 0;  // P7's "with 10,000"
+  int64_t big_backorders = 0;    // P5, P6 and P7's "with 1,000,000"
+  int clients = 64;              // P3 and P7
+  milliseconds load{10000};      // each P3/P7 load run
+  int latency_probes = 200;      // P4
+  int queries = 500;             // P5
+  int64_t pipeline_records = 0;  // P1 (at most; all the topics hold if fewer)
+  milliseconds fsync{2000};
+};
+
+Form Quick() { return {"quick", 2'000, 20'000, 64, milliseconds(10'000), 200, 300, 50'000}; }
+Form Full() {
+  return {"full", 10'000, 1'000'000, 64, milliseconds(60'000), 2'000, 2'000, 500'000, seconds(5)};
+}
+
+void Progress(const std::string& line) {
+  std::fprintf(stderr, "perf: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+// One line of the report.
+struct Figure {
+  std::string name;
+  double value = 0, limit = 0;
+  bool at_most = false;  // the ratio must be <= target (else >=)
+  double target = 0;
+  double ratio() const { return limit > 0 ? value / limit : 0; }
+  bool ok() const { return at_most ? ratio() <= target : ratio() >= target; }
+  std::string Line() const {
+    return absl::StrFormat("PERF %s value=%.6g limit=%.6g ratio=%.3f target=%s%g %s", name, value,
+                           limit, ratio(), at_most ? "<=" : ">=", target, ok() ? "ok" : "short");
+  }
+};
+
+// The stack of this run, stopped by Fail: std::exit runs no destructors of main's locals, and
+// services left running would hold the ports of the next run.
+bo::testing::TestStack* running_stack = nullptr;
+
+[[noreturn]] void Fail(const std::string& what, const absl::Status& s) {
+  std::fprintf(stderr, "perf: %s: %s\n", what.c_str(), s.ToString().c_str());
+  if (running_stack != nullptr) running_stack->Stop();
+  std::exit(1);
+}
+
+template <typename T>
+T Must(absl::StatusOr<T> v, const std::string& what) {
+  if (!v.ok()) Fail(what, v.status());
+  return std::move(*v);
+}
+
+std::string HttpBase(const std::string& grpc_addr) {
+  const int port = std::stoi(grpc_addr.substr(grpc_addr.rfind(':') + 1));
+  return "http://127.0.0.1:" + std::to_string(port + 1000);
+}
+
+// True when every service's outbox is empty and every consumer has no lag (/api/v1/status).
+bool Quiet(const bo::testing::TestStack& stack) {
+  for (const auto& [name, s] : stack.services()) {
+    auto body = bo::http::Fetch(HttpBase(s.addr), "/api/v1/status", seconds(5));
+    if (!body.ok()) return false;
+    auto status = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+    if (status.is_discarded() || status.value("outbox_depth", 1) != 0) return false;
+    for (const auto& consumer : status["consumers"]) {
+      for (const auto& p : consumer["partitions"]) {
+        if (p.value("lag", 1) != 0) return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Waits until the stack has published and applied everything (twice in a row, 100 ms apart).
+void WaitQuiet(const bo::testing::TestStack& stack) {
+  const auto guard = Clock::now() + std::chrono::hours(1);
+  int in_a_row = 0;
+  while (in_a_row < 2) {
+    if (Clock::now() > guard)
+      Fail("waiting for the stack to catch up", absl::DeadlineExceededError(""));
+    in_a_row = Quiet(stack) ? in_a_row + 1 : 0;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+}
+
+bo::loadgen::Targets TargetsOf(const bo::testing::TestStack& stack) {
+  const auto& s = stack.services();
+  return {s.at("invoicing").addr, s.at("purchasing").addr, s.at("receiving").addr,
+          s.at("debtor-query").addr};
+}
+
+// Every load of a run works in one world (loadgen's run id: branches, parts, debtors), so the
+// commands measured with many back orders stored meet those back orders: the same parts' ledgers,
+// the same debtors' ready prompts.
+bo::loadgen::LoadOptions WorldOptions(const std::string& mix, int clerks, int run) {
+  bo::loadgen::LoadOptions o;
+  o.mix = mix;
+  o.clerks = clerks;
+  o.branches = 3;
+  o.parts = 200;
+  o.debtors = 100;
+  o.run_id = absl::StrCat("perf", ::getpid() % 100000);
+  o.seed = static_cast<uint64_t>(run);
+  return o;
+}
+
+// Stores back orders through the services until `*created` reaches `target`, in runs of at most
+// 100,000: loadgen's "history" mix, so that most are closed and one in 100 is still open.
+void SeedBackorders(const bo::loadgen::Targets& targets, int64_t target, int64_t* created,
+                    int* run) {
+  while (*created < target) {
+    bo::loadgen::LoadOptions o = WorldOptions("history", 16, ++*run);
+    o.duration = std::chrono::hours(10);
+    const int64_t want = std::min<int64_t>(target - *created, 100'000);
+    // A sale is one CreateInvoice, kBackorderLines AddPartLines, one FinaliseInvoice and a
+    // CancelBackorder for all but a few of the back orders it created.
+    o.max_commands = std::max<int64_t>(
+        1, want * (2 * bo::loadgen::kBackorderLines + 2) / bo::loadgen::kBackorderLines);
+    auto report = Must(bo::loadgen::Run(targets, o), "seeding back orders");
+    if (report.unresolved > 0)
+      Fail("seeding back orders", absl::UnavailableError("unresolved calls"));
+    *created += report.backorders_created;
+    Progress(
+        absl::StrCat("seeded ", *created, " back orders (", report.commands_per_s, " commands/s)"));
+  }
+}
+
+// The whole workflow mix with `form.clients` clerks for `form.load`: acknowledged commands/s.
+double WorkflowRate(const bo::loadgen::Targets& targets, const Form& form, int* run,
+                    const std::string& label) {
+  bo::loadgen::LoadOptions o = WorldOptions("workflow", form.clients, ++*run);
+  o.duration = form.load;
+  auto report = Must(bo::loadgen::Run(targets, o), "workflow load (" + label + ")");
+  std::printf("%s", bo::loadgen::FormatLines(report).c_str());
+  if (report.unresolved > 0) Fail("workflow load", absl::UnavailableError("unresolved calls"));
+  Progress(absl::StrCat(label, ": ", report.commands, " commands in ", report.seconds, " s"));
+  return report.commands_per_s;
+}
+
+std::unique_ptr<grpc::ClientContext> Call() { return bo::testing::Call("clerk:perf"); }
+
+// P4's probe: a sale that back-orders one unit of a part nobody stocks; the clock runs from the
+// FinaliseInvoice answer to debtor-query knowing the back order it created.
+class Probe {
+ public:
+  Probe(pb::InvoicingService::Stub& invoicing, pb::DebtorQueryService::Stub& query)
+      : invoicing_(invoicing), query_(query) {}
+
+  std::string Request() { return absl::StrCat("perf-probe-", ::getpid(), "-", ++requests_); }
+
+  void Setup(pb::ReceivingService::Stub& receiving) {
+    // Ids of this run only: the topics may hold an earlier run's PERF back orders.
+    branch_ = absl::StrCat("PERF", ::getpid());
+    part_ = absl::StrCat("PERF-NS-", ::getpid());
+    debtor_ = absl::StrCat("PERF-D-", ::getpid());
+    pb::UpsertPartRequest p;
+    p.set_request_id(Request());
+    p.mutable_part()->set_part_number(part_);
+    p.mutable_part()->set_description("never stocked");
+    p.mutable_part()->set_supplier_id("PERF-SUP");
+    p.mutable_part()->mutable_unit_price()->set_currency("AUD");
+    p.mutable_part()->mutable_unit_price()->set_minor_units(100);
+    pb::Part part_out;
+    if (auto s = receiving.UpsertPart(Call().get(), p, &part_out); !s.ok()) {
+      Fail("probe part", absl::UnknownError(s.error_message()));
+    }
+    pb::CreateDebtorRequest d;
+    d.set_request_id(Request());
+    d.mutable_debtor()->set_debtor_id(debtor_);
+    d.mutable_debtor()->set_name("Perf probe");
+    d.mutable_debtor()->set_use_backorders(true);
+    pb::Debtor debtor_out;
+    if (auto s = query_.CreateDebtor(Call().get(), d, &debtor_out); !s.ok()) {
+      Fail("probe debtor", absl::UnknownError(s.error_message()));
+    }
+  }
+
+  // Milliseconds from acknowledgement to visibility; nullopt if the sale was refused.
+  std::optional<double> Once() {
+    pb::CreateInvoiceRequest create;
+    create.set_request_id(Request());
+    create.set_branch_id(branch_);
+    create.set_debtor_id(debtor_);
+    create.set_kind(pb::INVOICE_KIND_COUNTER);
+    pb::Invoice invoice;
+    if (!invoicing_.CreateInvoice(Call().get(), create, &invoice).ok()) return std::nullopt;
+    pb::AddPartLineRequest line;
+    line.set_request_id(Request());
+    line.set_invoice_id(invoice.invoice_id());
+    line.set_part_number(part_);
+    line.set_quantity_ordered(1);
+    pb::AddPartLineResponse added;
+    if (!invoicing_.AddPartLine(Call().get(), line, &added).ok()) return std::nullopt;
+    pb::FinaliseInvoiceRequest finalise;
+    finalise.set_request_id(Request());
+    finalise.set_invoice_id(invoice.invoice_id());
+    pb::FinaliseInvoiceResponse done;
+    if (!invoicing_.FinaliseInvoice(Call().get(), finalise, &done).ok() ||
+        done.created_size() != 1) {
+      return std::nullopt;
+    }
+    const auto acknowledged = Clock::now();
+    pb::GetBackorderHistoryRequest get;
+    get.set_backorder_id(done.created(0).context().backorder_id());
+    for (;;) {
+      pb::BackorderHistory history;
+      if (query_.GetBackorderHistory(Call().get(), get, &history).ok()) break;
+      if (Clock::now() - acknowledged > std::chrono::minutes(2)) return std::nullopt;
+    }
+    return std::chrono::duration<double, std::milli>(Clock::now() - acknowledged).count();
+  }
+
+ private:
+  pb::InvoicingService::Stub& invoicing_;
+  pb::DebtorQueryService::Stub& query_;
+  std::string branch_ = "PERF", part_, debtor_;
+  int requests_ = 0;
+};
+
+// VmRSS of a live process; 0 (and the process's state on stderr) if it has none.
+int64_t ResidentKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line, state;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    if (line.rfind("State:", 0) == 0) state = line;
+  }
+  Progress(absl::StrCat("pid ", pid, " has no resident size; ", state));
+  return 0;
+}
+
+// P5 asks for the first page of the ready list (all branches) of this many lines: a screenful.
+constexpr int kReadyPage = 100;
+
+// P5's raw side: the same rows straight from RocksDB: the ready index's prefix scan for the first
+// kReadyPage keys and a point read of each row's view, no decoding, no gRPC.
+std::vector<double> RawReadyScans(const std::string& data_dir, int queries, size_t* rows) {
+  auto db = Must(bo::Database::Open(data_dir), "opening debtor-query's data");
+  const std::string prefix = bo::debtor_query::ReadyPrefix("", "");
+  Progress("raw ready scans of " + data_dir + " under \"" + prefix + "\"");
+  std::vector<double> ms;
+  for (int q = 0; q < queries; ++q) {
+    const auto t0 = Clock::now();
+    std::vector<std::string> ids;
+    auto s = db->Scan(bo::kReadModelFamily, prefix, "", [&](std::string_view, std::string_view v) {
+      ids.emplace_back(v);
+      return ids.size() < kReadyPage;
+    });
+    if (!s.ok()) Fail("raw ready scan", s);
+    for (const auto& id : ids) {
+      auto view = db->Get(bo::kReadModelFamily, bo::debtor_query::BackorderKey(id));
+      if (!view.ok()) Fail("raw ready read", view.status());
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    *rows = ids.size();
+  }
+  return ms;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bo-perf: performance figures against the raw limits of this machine"};
+  std::string form_name = "quick";
+  int port_base = 22800;
+  int64_t small = 0, big = 0;
+  app.add_option("--form", form_name, "quick (CI) or full (documented figures)")
+      ->check(CLI::IsMember({"quick", "full"}));
+  app.add_option("--port-base", port_base, "gRPC ports base+1..4, HTTP +1000");
+  app.add_option("--small", small, "back orders stored for P7's small case (overrides the form)");
+  app.add_option("--big", big, "back orders stored for P5, P6, P7 (overrides the form)");
+  bool replay_only = false;
+  app.add_flag("--replay-only", replay_only,
+               "only P2, on what the topics hold now (no stack; for profiling the projection)");
+  CLI11_PARSE(app, argc, argv);
+  Form form = form_name == "full" ? Full() : Quick();
+  if (small > 0) form.small_backorders = small;
+  if (big > 0) form.big_backorders = big;
+
+  const char* bootstrap_env = std::getenv("KAFKA_BOOTSTRAP");
+  if (bootstrap_env == nullptr || *bootstrap_env == '\0') {
+    std::fprintf(stderr, "perf: KAFKA_BOOTSTRAP is not set (run through tools/test)\n");
+    return 2;
+  }
+  const std::string bootstrap = bootstrap_env;
+  const std::string work =
+      (std::filesystem::temp_directory_path() / ("bo_perf_" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(work);
+  std::printf("PERF-RUN form=%s small=%lld big=%lld clients=%d cores=%u\n", form.name.c_str(),
+              static_cast<long long>(form.small_backorders),
+              static_cast<long long>(form.big_backorders), form.clients,
+              std::thread::hardware_concurrency());
+  std::vector<Figure> figures;
+  const std::vector<std::string> topics = {bo::kDebtorQueryTopic, bo::kInvoicingTopic,
+                                           bo::kPurchasingTopic, bo::kReceivingTopic};
+  auto replay_figure = [&] {
+    auto consumed = Must(bo::perf::ConsumeAll(bootstrap, topics, 0), "P2 raw consume");
+    Progress(absl::StrCat("raw consume: ", consumed.rate.count, " records"));
+    auto replay = Must(bo::perf::ReplayRate(bootstrap, topics, consumed.rate.count, work), "P2");
+    figures.push_back(
+        {"P2_replay_events_per_s", replay.per_second(), consumed.rate.per_second(), false, 0.7});
+    return consumed;
+  };
+  if (replay_only) {
+    replay_figure();
+    std::printf("%s\n", figures.back().Line().c_str());
+    std::filesystem::remove_all(work);
+    return 0;
+  }
+
+  bo::testing::TestStack stack(port_base, {});
+  running_stack = &stack;
+  stack.Start();
+  const bo::loadgen::Targets targets = TargetsOf(stack);
+  int run = 0;
+  int64_t created = 0;
+
+  // ---- Raw limits of the machine that need no data.
+  const auto fsync = Must(bo::perf::FsyncRate(work, form.fsync), "fsync rate");
+  Progress(absl::StrCat("fsync: ", fsync.per_second(), "/s"));
+  const auto echo = Must(bo::perf::EchoRate(targets.receiving, form.clients, form.fsync), "echo");
+  Progress(absl::StrCat("gRPC echo, ", form.clients, " clients: ", echo.per_second(), "/s"));
+
+  Probe probe(stack.invoicing(), stack.debtor_query());
+  probe.Setup(stack.receiving());
+
+  // ---- With the small number of back orders stored: P3, P7 (small), P4.
+  SeedBackorders(targets, form.small_backorders, &created, &run);
+  WaitQuiet(stack);
+  const double small_rate = WorkflowRate(targets, form, &run, "load with the small store");
+  figures.push_back({"P3_durable_commands_per_s", small_rate, fsync.per_second(), false, 5});
+  std::printf("PERF-INFO P3 bare gRPC echo with %d clients: %.0f/s; commands/echo ratio %.3f\n",
+              form.clients, echo.per_second(), small_rate / echo.per_second());
+  WaitQuiet(stack);
+
+  std::vector<double> visible;
+  for (int i = 0; i < form.latency_probes; ++i) {
+    if (auto ms = probe.Once()) visible.push_back(*ms);
+  }
+  if (visible.empty()) Fail("P4", absl::UnavailableError("no probe succeeded"));
+  const std::string latency_topic = "perf.latency." + bo::NewUuidV7();
+  if (auto s =
+          bo::kafka::EnsureTopics({{"bootstrap.servers", bootstrap}}, {{latency_topic, 1, 1, {}}});
+      !s.ok()) {
+    Fail("P4 topic", s);
+  }
+  auto raw_latency = Must(
+      bo::perf::ProduceToConsumeLatencies(bootstrap, latency_topic, form.latency_probes), "P4 raw");
+  figures.push_back({"P4_visible_p99_ms", bo::perf::Percentile(&visible, 0.99),
+                     bo::perf::Percentile(&raw_latency, 0.99), true, 3});
+  std::printf("PERF-INFO P4 p50 visible=%.3f ms raw=%.3f ms (%zu probes)\n",
+              bo::perf::Percentile(&visible, 0.5), bo::perf::Percentile(&raw_latency, 0.5),
+              visible.size());
+
+  // ---- With the big number stored: P5, P6, P7 (big).
+  SeedBackorders(targets, form.big_backorders, &created, &run);
+  WaitQuiet(stack);
+  const double big_rate = WorkflowRate(targets, form, &run, "load with the big store");
+  WaitQuiet(stack);
+  // Cost per command = 1 / rate; big cost over small cost.
+  figures.push_back({"P7_command_cost_ms", 1000.0 / big_rate, 1000.0 / small_rate, true, 1.2});
+
+  std::vector<double> query_ms;
+  size_t ready_rows = 0;
+  bool more_ready = false;
+  for (int q = 0; q < form.queries; ++q) {
+    pb::ListReadyToInvoiceRequest req;
+    req.set_page_size(kReadyPage);
+    pb::ListReadyToInvoiceResponse resp;
+    const auto t0 = Clock::now();
+    if (auto s = stack.debtor_query().ListReadyToInvoice(Call().get(), req, &resp); !s.ok()) {
+      Fail("P5 query", absl::UnknownError(s.error_message()));
+    }
+    query_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ready_rows = 0;
+    for (const auto& invoice : resp.invoices()) ready_rows += invoice.lines_size();
+    more_ready = !resp.next_page_token().empty();
+  }
+
+  for (const auto& [name, s] : stack.services()) {
+    const double mib = static_cast<double>(ResidentKiB(s.pid)) / 1024.0;
+    Progress(absl::StrCat(name, " pid ", s.pid, ": ", mib, " MiB resident"));
+    figures.push_back({"P6_resident_mib_" + name, mib, 256, true, 1});
+  }
+
+  // ---- The topics as the stack left them: P2, then P1 with (up to) the same records.
+  auto consumed = replay_figure();
+
+  if (static_cast<int64_t>(consumed.records.size()) > form.pipeline_records) {
+    consumed.records.resize(static_cast<size_t>(form.pipeline_records));
+  }
+  const std::string run_tag = bo::NewUuidV7();
+  std::map<std::string, std::string> raw_map, pipeline_map;
+  std::vector<bo::kafka::TopicSpec> specs;
+  for (const auto& spec : bo::EventTopics()) {
+    raw_map[spec.name] = "perf.raw." + run_tag + "." + spec.name;
+    pipeline_map[spec.name] = "perf.pipeline." + run_tag + "." + spec.name;
+    specs.push_back({raw_map[spec.name], spec.partitions, 1, {}});
+    specs.push_back({pipeline_map[spec.name], spec.partitions, 1, {}});
+  }
+  if (auto s = bo::kafka::EnsureTopics({{"bootstrap.servers", bootstrap}}, specs); !s.ok()) {
+    Fail("P1 topics", s);
+  }
+  auto raw_pipe = Must(bo::perf::ProduceAndConsume(bootstrap, consumed.records, raw_map), "P1 raw");
+  auto pipe = Must(bo::perf::PipelineRate(bootstrap, consumed.records, pipeline_map, work), "P1");
+  figures.push_back(
+      {"P1_pipeline_events_per_s", pipe.per_second(), raw_pipe.per_second(), false, 0.5});
+
+  // ---- P5's raw side reads debtor-query's RocksDB itself, so the service must be stopped.
+  const std::string dq_data = stack.services().at("debtor-query").data_dir;
+  stack.Stop();
+  size_t raw_rows = 0;
+  auto raw_ms = RawReadyScans(dq_data, form.queries, &raw_rows);
+  figures.push_back({"P5_ready_query_p99_ms", bo::perf::Percentile(&query_ms, 0.99),
+                     bo::perf::Percentile(&raw_ms, 0.99), true, 2});
+  std::printf(
+      "PERF-INFO P5 first page: rows=%zu (raw scan rows=%zu) with %lld back orders stored, %s\n",
+      ready_rows, raw_rows, static_cast<long long>(created),
+      more_ready ? "more pages" : "one page");
+
+  std::sort(figures.begin(), figures.end(),
+            [](const Figure& a, const Figure& b) { return a.name < b.name; });
+  for (const Figure& f : figures) std::printf("%s\n", f.Line().c_str());
+  std::filesystem::remove_all(work);
+  return 0;
+}

@@ -21,6 +21,7 @@
 #include "backorder/v1/purchasing_service.grpc.pb.h"
 #include "backorder/v1/receiving_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/rpc/transient.h"
 
 namespace bo::loadgen {
 namespace {
@@ -87,12 +88,6 @@ constexpr RpcInfo kRpcs[kRpcCount] = {
     {"debtor-query.GetDebtor", false},      {"debtor-query.ListReadyToInvoice", false},
     {"debtor-query.ListBackorders", false},
 };
-
-bool Transient(grpc::StatusCode c) {
-  return c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         c == grpc::StatusCode::ABORTED || c == grpc::StatusCode::CANCELLED ||
-         c == grpc::StatusCode::UNKNOWN;
-}
 
 struct RpcStats {
   int64_t calls = 0, ok = 0, refused = 0, transient = 0, unresolved = 0;
@@ -169,7 +164,7 @@ class Caller {
         if (kRpcs[id].mutating && shared_ != nullptr) shared_->Acknowledged();
         return s;
       }
-      if (!Transient(s.error_code())) {
+      if (!bo::rpc::Transient(s.error_code())) {
         ++st.refused;
         return s;
       }

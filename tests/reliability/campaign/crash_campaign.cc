@@ -51,6 +51,7 @@
 #include "libs/kafka/client.h"
 #include "libs/kafka/testing.h"
 #include "libs/kafka/topic_admin.h"
+#include "libs/rpc/transient.h"
 #include "nlohmann/json.hpp"
 #include "services/common/backorder_view.h"
 #include "services/common/topics.h"
@@ -189,12 +190,6 @@ class Fleet {
 // ---------------------------------------------------------------------------------------------
 // Calls with retries, as a real client makes them.
 
-bool Transient(grpc::StatusCode c) {
-  return c == grpc::StatusCode::UNAVAILABLE || c == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         c == grpc::StatusCode::ABORTED || c == grpc::StatusCode::CANCELLED ||
-         c == grpc::StatusCode::UNKNOWN;
-}
-
 struct Counters {
   std::atomic<int64_t> acknowledged{0}, refused{0}, unresolved{0}, retries{0};
 };
@@ -229,7 +224,7 @@ class Clients {
       ctx.AddMetadata("bo-actor", role + ":campaign");
       ctx.AddMetadata("bo-role", role);
       s = call(&ctx, req, resp);
-      if (!Transient(s.error_code())) break;
+      if (!bo::rpc::Transient(s.error_code())) break;
       if (Clock::now() >= end) {
         if (mutation) counters_->unresolved++;
         Log("unresolved after " + std::to_string(attempt + 1) + " attempts: " + s.error_message());

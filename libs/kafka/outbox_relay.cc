@@ -223,9 +223,21 @@ absl::Status OutboxRelay::Resync() {
     if (!id.empty() && e.message.event_id == id) published_up_to[tp] = e.seq;
   }
   std::vector<uint64_t> done;
+  std::map<std::pair<std::string, int32_t>, std::pair<uint64_t, size_t>> first_and_count;
   for (const auto& [tp, e] : pending) {
     auto it = published_up_to.find(tp);
-    if (it != published_up_to.end() && e.seq <= it->second) done.push_back(e.seq);
+    if (it != published_up_to.end() && e.seq <= it->second) {
+      done.push_back(e.seq);
+      auto [fc, fresh] = first_and_count.try_emplace(tp, e.seq, 0);
+      ++fc->second.second;
+    }
+  }
+  // Which entries a resync takes as published, per partition: rare, and the first thing to look
+  // at if an event is ever missing from Kafka.
+  for (const auto& [tp, fc] : first_and_count) {
+    spdlog::info("outbox relay: {}/{} ends with entry {}; removing the {} pending entries {}..{}",
+                 tp.first, tp.second, published_up_to[tp], fc.second, fc.first,
+                 published_up_to[tp]);
   }
   if (!done.empty()) {
     spdlog::info("outbox relay: {} entries were already in Kafka; removing them", done.size());

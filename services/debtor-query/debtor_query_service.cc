@@ -190,8 +190,14 @@ grpc::Status DebtorQueryService::ListBackorders(grpc::ServerContext*,
   if (!filter.ok()) return ToGrpc(filter.status());
   auto size = PageSize(request->page_size());
   if (!size.ok()) return ToGrpc(size.status());
-  const std::string prefix =
-      filter->branch_id.empty() ? std::string(kAgePrefix) : BranchAgePrefix(filter->branch_id);
+  // The narrowest index that holds every match: the state's when a state is asked for.
+  std::string prefix;
+  if (filter->state != pb::BACKORDER_STATE_UNSPECIFIED) {
+    prefix = StateAgePrefix(filter->branch_id, filter->state);
+  } else {
+    prefix =
+        filter->branch_id.empty() ? std::string(kAgePrefix) : BranchAgePrefix(filter->branch_id);
+  }
   auto start = PageStart(request->page_token(), prefix);
   if (!start.ok()) return ToGrpc(start.status());
 

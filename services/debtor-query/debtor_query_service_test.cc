@@ -408,6 +408,33 @@ TEST_F(ListBackordersTest, EachFilterNarrows) {
   EXPECT_THAT(Ids(List(req)), ElementsAre("BO-5"));
 }
 
+TEST_F(ListBackordersTest, AStateFilterPagesThroughThatStateOnly) {
+  for (const std::string branch : {"", "B1"}) {
+    pb::ListBackordersRequest req;
+    req.set_branch_id(branch);
+    req.set_state(pb::BACKORDER_STATE_OPEN);
+    req.set_page_size(2);
+    std::vector<std::string> seen;
+    do {
+      auto resp = List(req);
+      EXPECT_EQ(resp.total_size(), branch.empty() ? 5 : 3);
+      for (const auto& bo : resp.backorders()) seen.push_back(bo.context().backorder_id());
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty() && seen.size() < 10);
+    if (branch.empty()) {
+      EXPECT_THAT(seen, ElementsAre("BO-1", "BO-2", "BO-4", "BO-5", "BO-6"));
+    } else {
+      EXPECT_THAT(seen, ElementsAre("BO-1", "BO-4", "BO-5"));
+    }
+  }
+  pb::ListBackordersRequest req;
+  req.set_branch_id("B2");
+  req.set_state(pb::BACKORDER_STATE_FILLED);
+  auto resp = List(req);
+  EXPECT_THAT(Ids(resp), IsEmpty());
+  EXPECT_EQ(resp.total_size(), 0);
+}
+
 TEST_F(ListBackordersTest, PagesCarryOnWhereTheLastEnded) {
   for (const std::string branch : {"", "B1"}) {
     pb::ListBackordersRequest req;

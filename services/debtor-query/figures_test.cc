@@ -230,6 +230,29 @@ TEST_F(FiguresTest, OpenAgeIndexHoldsExactlyTheOpenBackorders) {
   EXPECT_EQ(CreatedNanosOfOpenAgeKey(OpenAgePrefix("B2"), key), -1);
 }
 
+TEST_F(FiguresTest, StateIndexesHoldEachBackorderUnderItsCurrentStateOnly) {
+  const auto open = pb::BACKORDER_STATE_OPEN, filled = pb::BACKORDER_STATE_FILLED,
+             invoiced = pb::BACKORDER_STATE_INVOICED;
+  Apply(Created("e01", kA1, 1, Day(1)));
+  Apply(Created("e02", kA3, 1, Day(2)));
+  const std::string a1 = kA1.backorder_id(), a3 = kA3.backorder_id();
+  EXPECT_THAT(db_.Keys(StateAgePrefix("", open)),
+              ElementsAre(StateAgeKey("", open, Day(1), a1), StateAgeKey("", open, Day(2), a3)));
+  EXPECT_THAT(
+      db_.Keys(StateAgePrefix("B1", open)),
+      ElementsAre(StateAgeKey("B1", open, Day(1), a1), StateAgeKey("B1", open, Day(2), a3)));
+  Apply(Filled("e03", kA1, 1, Quantities(1, 1), Day(3)));
+  EXPECT_THAT(db_.Keys(StateAgePrefix("B1", open)),
+              ElementsAre(StateAgeKey("B1", open, Day(2), a3)));
+  EXPECT_THAT(db_.Keys(StateAgePrefix("B1", filled)),
+              ElementsAre(StateAgeKey("B1", filled, Day(1), a1)));
+  Apply(Invoiced("e04", kA1, 1, Quantities(1, 1, 1), Day(4)));
+  EXPECT_THAT(db_.Keys(StateAgePrefix("", filled)), IsEmpty());
+  EXPECT_THAT(db_.Keys(StateAgePrefix("B1", invoiced)),
+              ElementsAre(StateAgeKey("B1", invoiced, Day(1), a1)));
+  EXPECT_THAT(db_.Keys(StateAgePrefix("B2", invoiced)), IsEmpty());
+}
+
 // A Sink that keeps what it is given, one line per sample: name{label=value,...} value.
 class RecordingSink : public metrics::Sink {
  public:

@@ -20,6 +20,8 @@ std::map<std::string, std::string> IndexEntries(const pb::Backorder& view,
   const std::string id(backorder_id);
   entries[AgeKey(view.created_at(), id)] = id;
   entries[BranchAgeKey(view.context().branch_id(), view.created_at(), id)] = id;
+  entries[StateAgeKey("", view.state(), view.created_at(), id)] = id;
+  entries[StateAgeKey(view.context().branch_id(), view.state(), view.created_at(), id)] = id;
   if (IsOpen(view.state())) {
     entries[OpenAgeKey(view.context().branch_id(), view.created_at(), id)] = id;
   }

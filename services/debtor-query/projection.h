@@ -45,7 +45,8 @@ inline constexpr char kReadModelConsumer[] = "debtor-query.readmodel";
 // The layout of the readmodel family this build writes, kept under kLayoutKey. Bump it whenever
 // a change derives new keys from events already consumed (2: the figures and open-age index):
 // a read model of another layout is then rebuilt from the topics at start (PrepareReadModel).
-inline constexpr char kReadModelLayout[] = "2";
+// 3: the state indexes (state-age/, branch-state-age/).
+inline constexpr char kReadModelLayout[] = "3";
 
 // Run before the projection's consumer starts. If the stored layout is not kReadModelLayout,
 // deletes the readmodel family and the consumer's offsets and seen ids, so the consumer replays
@@ -54,9 +55,9 @@ inline constexpr char kReadModelLayout[] = "2";
 absl::Status PrepareReadModel(Database* db);
 
 // The index entries (readmodel key -> value) a back-order view should have: the age indexes
-// once the view knows what it is for (its context), the open-age index while it is open, and
-// the ready index while something is ready to invoice and it is not cancelled. A view known only
-// from a stock order (its creation and fills not seen yet) has none.
+// and its current state's indexes once the view knows what it is for (its context), the open-age
+// index while it is open, and the ready index while something is ready to invoice and it is not
+// cancelled. A view known only from a stock order (its creation and fills not seen yet) has none.
 std::map<std::string, std::string> IndexEntries(const backorder::v1::Backorder& view,
                                                 std::string_view backorder_id);
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "libs/core/ids.h"
 
 namespace bo::debtor_query {
@@ -99,6 +100,19 @@ std::string LostSaleKey(std::string_view branch_id, const google::protobuf::Time
                         std::string_view event_id) {
   return absl::StrCat(LostSalePrefix(branch_id), SortableTime(occurred_at), "/",
                       EscapeKeyPart(event_id));
+}
+
+std::string StateAgePrefix(std::string_view branch_id, backorder::v1::BackorderState state) {
+  const std::string number = absl::StrFormat("%02d", static_cast<int>(state));
+  if (branch_id.empty()) return absl::StrCat("state-age/", number, "/");
+  return absl::StrCat("branch-state-age/", EscapeKeyPart(branch_id), "/", number, "/");
+}
+
+std::string StateAgeKey(std::string_view branch_id, backorder::v1::BackorderState state,
+                        const google::protobuf::Timestamp& created_at,
+                        std::string_view backorder_id) {
+  return absl::StrCat(StateAgePrefix(branch_id, state), SortableTime(created_at), "/",
+                      EscapeKeyPart(backorder_id));
 }
 
 std::string OpenAgePrefix(std::string_view branch_id) {

@@ -7,6 +7,11 @@
 //   branch-age/<branch>/<created_at>/<id>    -> id: one branch, oldest first
 //   open-age/<branch>/<created_at>/<id>      -> id: one branch's open back orders (present exactly
 //                                               while not INVOICED or CANCELLED), oldest first
+//   state-age/<state>/<created_at>/<id>      -> id: all back orders in one state, oldest first
+//   branch-state-age/<branch>/<state>/<created_at>/<id>
+//                                            -> id: one branch's back orders in one state
+//   (<state> is the BackorderState number as 2 digits. ListBackorders filtered by state reads
+//   only these, not every back order the branch ever had: most are invoiced or cancelled.)
 //   ready/<branch>/<debtor>/<invoice>/<id>   -> id: ready to invoice (present exactly when
 //                                               Ready > 0 and not CANCELLED)
 //   hist/<id>/<occurred_at>/<event_id>       -> EventEnvelope bytes (one per event)
@@ -53,6 +58,12 @@ std::string HistoryKey(std::string_view backorder_id,
 std::string LostSalePrefix(std::string_view branch_id);
 std::string LostSaleKey(std::string_view branch_id, const google::protobuf::Timestamp& occurred_at,
                         std::string_view event_id);
+
+// The state index for one state, of one branch ("" for all branches).
+std::string StateAgePrefix(std::string_view branch_id, backorder::v1::BackorderState state);
+std::string StateAgeKey(std::string_view branch_id, backorder::v1::BackorderState state,
+                        const google::protobuf::Timestamp& created_at,
+                        std::string_view backorder_id);
 
 std::string OpenAgePrefix(std::string_view branch_id);
 std::string OpenAgeKey(std::string_view branch_id, const google::protobuf::Timestamp& created_at,

@@ -112,7 +112,7 @@ grpc::Status PurchasingService::CreateStockOrder(grpc::ServerContext* ctx,
                                                  const pb::CreateStockOrderRequest* req,
                                                  pb::StockOrder* resp) {
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(counter_locks_.For(req->branch_id()));
   auto done = PreviousAnswer(store_, "CreateStockOrder", req->request_id(), resp);
   if (!done.ok()) return ToGrpc(done.status());
   if (*done) return grpc::Status::OK;
@@ -144,7 +144,7 @@ grpc::Status PurchasingService::AddBackorderLines(grpc::ServerContext*,
                                                   const pb::AddBackorderLinesToOrderRequest* req,
                                                   pb::StockOrder* resp) {
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(order_locks_.For(req->stock_order_id()));
   auto done = PreviousAnswer(store_, "AddBackorderLines", req->request_id(), resp);
   if (!done.ok()) return ToGrpc(done.status());
   if (*done) return grpc::Status::OK;
@@ -170,7 +170,7 @@ grpc::Status PurchasingService::AddStockLine(grpc::ServerContext*,
                                              const pb::AddStockLineRequest* req,
                                              pb::StockOrder* resp) {
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(order_locks_.For(req->stock_order_id()));
   auto done = PreviousAnswer(store_, "AddStockLine", req->request_id(), resp);
   if (!done.ok()) return ToGrpc(done.status());
   if (*done) return grpc::Status::OK;
@@ -186,13 +186,19 @@ grpc::Status PurchasingService::FinaliseStockOrder(grpc::ServerContext* ctx,
                                                    const pb::FinaliseStockOrderRequest* req,
                                                    pb::StockOrder* resp) {
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(order_locks_.For(req->stock_order_id()));
   auto done = PreviousAnswer(store_, "FinaliseStockOrder", req->request_id(), resp);
   if (!done.ok()) return ToGrpc(done.status());
   if (*done) return grpc::Status::OK;
 
   auto draft = FindOrder(req->stock_order_id());
   if (!draft.ok()) return ToGrpc(draft.status());
+  std::vector<std::string> ticked;
+  for (const auto& line : draft->lines()) {
+    for (const auto& b : line.backorders()) ticked.push_back(b.backorder_id());
+  }
+  // Held until the commit: no other finalisation or reaction changes these views meanwhile.
+  auto held = backorder_locks_.LockAll(ticked);
   std::map<std::string, pb::Backorder> views;  // as they are now
   for (const auto& line : draft->lines()) {
     for (const auto& b : line.backorders()) {
@@ -243,7 +249,6 @@ grpc::Status PurchasingService::ListStockOrders(grpc::ServerContext*,
   auto start_after = PageStart(req->page_token(), kOrderIndexPrefix);
   if (!start_after.ok()) return ToGrpc(start_after.status());
 
-  std::lock_guard lock(mu_);  // the index and the orders it names, as of one moment
   auto next = ScanPage<pb::StockOrder>(
       *store_->database(), kStateFamily, kOrderIndexPrefix, *start_after, page_size,
       [&](std::string_view key, std::string_view) -> absl::StatusOr<std::optional<pb::StockOrder>> {
@@ -269,7 +274,6 @@ grpc::Status PurchasingService::GetBackorders(grpc::ServerContext*,
                                               const pb::GetBackordersRequest* req,
                                               pb::GetBackordersResponse* resp) {
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
-  std::lock_guard lock(mu_);  // the index and the views it names, as of one moment
   auto order = FindOrder(req->stock_order_id());
   if (!order.ok()) return ToGrpc(order.status());
 
@@ -333,7 +337,7 @@ absl::Status PurchasingService::React(const kafka::ConsumedRecord& record) {
     return absl::OkStatus();
   }
 
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(backorder_locks_.For(backorder_id));
   auto loaded = LoadView(backorder_id);
   if (!loaded.ok()) return loaded.status();
   const pb::Backorder before = loaded->value_or(pb::Backorder());

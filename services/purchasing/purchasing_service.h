@@ -6,10 +6,14 @@
 // loads, and commits the decision with its answer, events and outbox entries in one
 // EventStore::Commit.
 //
-// One mutex serialises every command and every reaction: finalising reads and changes many
-// back-order views at once, and a reaction may change one of them at the same moment, so a
-// per-aggregate lock would not be enough to keep a back order off two stock orders. Purchasing
-// sees a few commands a minute per branch; correctness first.
+// Locks (KeyedLocks) keep each read-decide-commit whole: a command on a stock order holds that
+// order's lock; finalising also holds the locks of every back order on the draft, taken before
+// their views are read, and a reaction holds its back order's lock. So two finalisations can never
+// both see the same back order orderable (one back order on two stock orders), and a reaction
+// never changes a view between a finalisation's read and its commit. New stock order numbers are
+// locked per branch. Queries take no lock: each view and order is read whole, and Get back orders
+// checks every view it lists. (It was one mutex over everything until the performance figures
+// showed purchasing slowest of the four: docs/performance.md.)
 //
 // What it keeps in the state family:
 //   backorder/<id>                       backorder.v1.Backorder, the view
@@ -31,6 +35,7 @@
 #include "backorder/v1/purchasing_service.grpc.pb.h"
 #include "libs/kafka/exactly_once_consumer.h"
 #include "libs/store/event_store.h"
+#include "services/common/command_support.h"
 
 namespace bo::purchasing {
 
@@ -86,7 +91,9 @@ class PurchasingService final : public backorder::v1::PurchasingService::Service
 
   EventStore* store_;
   Clock clock_;
-  std::mutex mu_;
+  KeyedLocks order_locks_;      // by stock order id
+  KeyedLocks backorder_locks_;  // by back order id: its view and open-index entry
+  KeyedLocks counter_locks_;    // by branch: its stock order number counter
 };
 
 }  // namespace bo::purchasing

@@ -5,8 +5,8 @@
 //
 // Checked after every input, over the whole readmodel family: every view's state is the one its
 // quantities give; the index entries are exactly those IndexEntries asks for the stored views
-// (no stale age/open/ready key, none missing); each branch's stored figures are the sum of its
-// views' contributions plus its lost sales (figures.h), and a branch with nothing to count has
+// (no stale age/open/state/ready key, none missing); each branch's stored figures are the sum of
+// its views' contributions plus its lost sales (figures.h), and a branch with nothing to count has
 // none; and the last record applied again (a re-delivery beyond the seen-id window) changes no
 // byte. The read model is emptied between inputs so that every crash reproduces from its input.
 //
@@ -124,7 +124,8 @@ void CheckReadModel(const Dump& dump) {
       for (const auto& [k, v] : dq::IndexEntries(view, id)) wanted_indexes[k] = v;
       if (auto c = dq::ContributionOf(view)) wanted_figures[c->branch_id] += c->figures;
     } else if (StartsWith(key, "age/") || StartsWith(key, "branch-age/") ||
-               StartsWith(key, "open-age/") || StartsWith(key, "ready/")) {
+               StartsWith(key, "open-age/") || StartsWith(key, "ready/") ||
+               StartsWith(key, "state-age/") || StartsWith(key, "branch-state-age/")) {
       indexes[key] = value;
     } else if (StartsWith(key, "fig/")) {
       auto figures = dq::DecodeFigures(value);

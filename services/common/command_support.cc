@@ -144,6 +144,24 @@ absl::Status CheckText(std::string_view field, const std::string& value, size_t 
   return absl::OkStatus();
 }
 
+absl::Status CheckDocumentOfBranch(std::string_view field, std::string_view id,
+                                   std::string_view prefix, std::string_view branch_id) {
+  if (!id.starts_with(prefix)) return absl::OkStatus();
+  const std::string_view rest = id.substr(prefix.size());
+  const size_t dash = rest.rfind('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == rest.size()) {
+    return absl::OkStatus();
+  }
+  const std::string_view number = rest.substr(dash + 1);
+  if (!std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return absl::OkStatus();
+  }
+  const std::string_view of = rest.substr(0, dash);
+  if (of == branch_id) return absl::OkStatus();
+  return Invalid(field, absl::StrCat(std::string(id), " is of branch ", std::string(of), ", not ",
+                                     std::string(branch_id)));
+}
+
 absl::Status CheckMoney(std::string_view field, const backorder::v1::Money& money, bool required) {
   if (money.currency().empty() && money.minor_units() == 0) {
     return required ? Invalid(field, "required") : absl::OkStatus();

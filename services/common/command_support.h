@@ -69,6 +69,12 @@ absl::Status CheckText(std::string_view field, const std::string& value, size_t 
 // Money: a 3-letter upper-case currency and 0 .. 10^12 minor units. Unset is an error only
 // when `required` (field empty and zero).
 absl::Status CheckMoney(std::string_view field, const backorder::v1::Money& money, bool required);
+// Invoice and stock order ids name their branch: "INV-<branch>-<number>" (invoicing) and
+// "SO-<branch>-<number>" (purchasing). INVALID_ARGUMENT on `field` when `id` is such an id (with
+// `prefix`, "INV-" or "SO-") of a branch other than `branch_id`, e.g. holding branch B's stock for
+// an invoice of branch A. An id not in that form is not judged here.
+absl::Status CheckDocumentOfBranch(std::string_view field, std::string_view id,
+                                   std::string_view prefix, std::string_view branch_id);
 // page_size: 0 (default 100) .. 1000.
 absl::StatusOr<int> PageSize(int32_t requested);
 

@@ -56,6 +56,22 @@ TEST(Checks, RejectWhatTheyShould) {
   EXPECT_EQ(*PageSize(0), 100);
 }
 
+TEST(Checks, DocumentsOfAnotherBranchAreRefused) {
+  EXPECT_TRUE(CheckDocumentOfBranch("invoice_id", "INV-NORTH-000001", "INV-", "NORTH").ok());
+  EXPECT_TRUE(CheckDocumentOfBranch("invoice_id", "INV-NORTH-2-000001", "INV-", "NORTH-2").ok());
+  EXPECT_EQ(CheckDocumentOfBranch("invoice_id", "INV-NORTH-000001", "INV-", "SOUTH").message(),
+            "invoice_id: INV-NORTH-000001 is of branch NORTH, not SOUTH");
+  EXPECT_EQ(CheckDocumentOfBranch("invoice_id", "INV-NORTH-000001", "INV-", "NORTH-2").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckDocumentOfBranch("stock_order_id", "SO-B1-000007", "SO-", "B2").message(),
+            "stock_order_id: SO-B1-000007 is of branch B1, not B2");
+  // Not in the form: not judged.
+  EXPECT_TRUE(CheckDocumentOfBranch("invoice_id", "INV-1", "INV-", "B2").ok());
+  EXPECT_TRUE(CheckDocumentOfBranch("invoice_id", "INV-B1-x1", "INV-", "B2").ok());
+  EXPECT_TRUE(CheckDocumentOfBranch("invoice_id", "WO-B1-000001", "INV-", "B2").ok());
+  EXPECT_TRUE(CheckDocumentOfBranch("stock_order_id", "", "SO-", "B2").ok());
+}
+
 TEST(PageToken, RoundTripsAndRejectsForgeries) {
   auto back = DecodePageToken(EncodePageToken("bo/\x01zz"));
   ASSERT_TRUE(back.ok());

@@ -256,7 +256,7 @@ grpc::Status InvoicingService::CreateInvoice(grpc::ServerContext* ctx,
   *resp->mutable_created_at() = ToProto(absl::Now());
   resp->set_created_by(caller.subject);
   resp->set_debtor_uses_backorders((*debtor)->use_backorders());
-  *resp->mutable_total() = Total(*resp);
+  if (auto s = Reprice(resp, "lines"); !s.ok()) return ToGrpc(s);  // no lines yet: a zero total
   if (auto s = AddPrompt(resp); !s.ok()) return ToGrpc(s);
 
   CommitRequest commit;
@@ -336,6 +336,7 @@ grpc::Status InvoicingService::AddPartLine(grpc::ServerContext* ctx,
     trial.part_number = req->part_number();
     trial.unit_price = req->unit_price();
     trial.quantity_ordered = req->quantity_ordered();
+    trial.quantity_held = req->quantity_ordered();  // priced as if all supplied: the most it can be
     Invoice copy = *invoice;
     if (auto s = bo::invoicing::AddPartLine(&copy, trial).status(); !s.ok()) return ToGrpc(s);
   }

@@ -200,6 +200,7 @@ grpc::Status ReceivingService::HoldStock(grpc::ServerContext* ctx, const pb::Hol
       CheckRequestId(req->request_id()),
       CheckBranchPart(req->branch_id(), req->part_number()),
       CheckId("invoice_id", req->invoice_id()),
+      CheckDocumentOfBranch("invoice_id", req->invoice_id(), "INV-", req->branch_id()),
       req->invoice_line() < 1 ? Invalid("invoice_line", "must be at least 1") : absl::OkStatus(),
       CheckQuantity("quantity", req->quantity(), /*allow_zero=*/true),
   });
@@ -247,6 +248,7 @@ grpc::Status ReceivingService::ReleaseHold(grpc::ServerContext* ctx,
       CheckRequestId(req->request_id()),
       CheckBranchPart(req->branch_id(), req->part_number()),
       CheckId("invoice_id", req->invoice_id()),
+      CheckDocumentOfBranch("invoice_id", req->invoice_id(), "INV-", req->branch_id()),
       req->invoice_line() < 1 ? Invalid("invoice_line", "must be at least 1") : absl::OkStatus(),
   });
   if (!valid.ok()) return ToGrpc(valid);
@@ -279,6 +281,7 @@ grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
       CheckId("creditor_invoice_id", req->creditor_invoice_id()),
       CheckId("supplier_id", req->supplier_id()),
       CheckId("stock_order_id", req->stock_order_id(), /*required=*/false),
+      CheckDocumentOfBranch("stock_order_id", req->stock_order_id(), "SO-", req->branch_id()),
       req->lines().empty() ? Invalid("lines", "at least one line is required") : absl::OkStatus(),
       req->lines_size() > 1000 ? Invalid("lines", "at most 1000 lines") : absl::OkStatus(),
   });

@@ -35,10 +35,13 @@ absl::Status CheckCurrency(const Invoice& invoice, const pb::Money& price,
   return absl::OkStatus();
 }
 
-void SetAmount(Line* line) {
-  line->mutable_amount()->set_currency(line->unit_price().currency());
-  line->mutable_amount()->set_minor_units(line->quantity_supplied() *
-                                          line->unit_price().minor_units());
+// `invoice` with `line` added, priced; the invoice unchanged if that cannot be priced.
+absl::Status AddPricedLine(Invoice* invoice, Line line, std::string_view field) {
+  Invoice next = *invoice;
+  *next.add_lines() = std::move(line);
+  if (absl::Status s = Reprice(&next, field); !s.ok()) return s;
+  *invoice = std::move(next);
+  return absl::OkStatus();
 }
 
 Line* FindLine(Invoice* invoice, int32_t number) {
@@ -111,16 +114,15 @@ absl::StatusOr<LineOffer> AddPartLine(Invoice* invoice, const PartLineFacts& f) 
                                  "; the debtor does not use back orders, so ", shortfall,
                                  " will be recorded as a lost sale.");
   }
-  SetAmount(&line);
-  *invoice->add_lines() = std::move(line);
-  *invoice->mutable_total() = Total(*invoice);
+  if (absl::Status s = AddPricedLine(invoice, std::move(line), "unit_price"); !s.ok()) return s;
   return offer;
 }
 
 absl::Status AdjustPartLine(Invoice* invoice, int32_t number, int64_t supplied,
                             int64_t back_ordered, bool debtor_uses_backorders) {
   if (absl::Status s = CheckDraft(*invoice); !s.ok()) return s;
-  Line* line = FindLine(invoice, number);
+  Invoice next = *invoice;  // changed only once it can be priced
+  Line* line = FindLine(&next, number);
   if (line == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("line: invoice ", invoice->invoice_id(), " has no line ", number));
@@ -150,8 +152,8 @@ absl::Status AdjustPartLine(Invoice* invoice, int32_t number, int64_t supplied,
   line->set_quantity_supplied(supplied);
   line->set_quantity_back_ordered(back_ordered);
   line->set_quantity_lost(line->quantity_ordered() - supplied - back_ordered);
-  SetAmount(line);
-  *invoice->mutable_total() = Total(*invoice);
+  if (absl::Status s = Reprice(&next, "quantity_supplied"); !s.ok()) return s;
+  *invoice = std::move(next);
   return absl::OkStatus();
 }
 
@@ -166,10 +168,7 @@ absl::Status AddChargeLine(Invoice* invoice, const std::string& description,
   line.set_quantity_supplied(1);
   line.set_quantity_available(1);
   *line.mutable_unit_price() = amount;
-  SetAmount(&line);
-  *invoice->add_lines() = std::move(line);
-  *invoice->mutable_total() = Total(*invoice);
-  return absl::OkStatus();
+  return AddPricedLine(invoice, std::move(line), "amount");
 }
 
 bool ReadyToInvoice(const Backorder& b) {
@@ -218,10 +217,7 @@ absl::Status AddBackorderLine(Invoice* invoice, const Backorder& b) {
   line.set_quantity_available(ready);
   line.set_quantity_supplied(ready);
   line.set_fulfils_backorder_id(c.backorder_id());
-  SetAmount(&line);
-  *invoice->add_lines() = std::move(line);
-  *invoice->mutable_total() = Total(*invoice);
-  return absl::OkStatus();
+  return AddPricedLine(invoice, std::move(line), "backorder_ids");
 }
 
 std::string BackorderIdFor(const std::string& invoice_id, int32_t line) {
@@ -240,6 +236,8 @@ absl::StatusOr<Finalised> Finalise(const Invoice& invoice,
   }
   Finalised out;
   out.invoice = invoice;
+  // Every change was priced, so this only refuses an invoice stored before amounts were checked.
+  if (absl::Status s = Reprice(&out.invoice, "invoice_id"); !s.ok()) return s;
   out.invoice.set_status(pb::INVOICE_STATUS_FINALISED);
   out.invoice.mutable_finalised_at()->set_seconds(absl::ToUnixSeconds(now));
   out.invoice.mutable_finalised_at()->set_nanos(
@@ -251,7 +249,7 @@ absl::StatusOr<Finalised> Finalise(const Invoice& invoice,
   p->set_kind(invoice.kind());
   p->set_debtor_id(invoice.debtor_id());
   p->set_branch_id(invoice.branch_id());
-  *p->mutable_total() = Total(invoice);
+  *p->mutable_total() = out.invoice.total();
   std::vector<Event> lost_sales;
 
   for (Line& line : *out.invoice.mutable_lines()) {
@@ -348,14 +346,29 @@ absl::StatusOr<Event> Cancel(const Backorder& b, const std::string& reason) {
   return e;
 }
 
-pb::Money Total(const Invoice& invoice) {
-  pb::Money total;
-  for (const Line& l : invoice.lines()) {
-    if (total.currency().empty()) total.set_currency(l.unit_price().currency());
-    total.set_minor_units(total.minor_units() +
-                          l.quantity_supplied() * l.unit_price().minor_units());
+absl::Status Reprice(Invoice* invoice, std::string_view field) {
+  std::string currency;
+  int64_t total = 0;
+  for (Line& l : *invoice->mutable_lines()) {
+    int64_t amount = 0;
+    if (__builtin_mul_overflow(l.quantity_supplied(), l.unit_price().minor_units(), &amount)) {
+      return Invalid(std::string(field),
+                     absl::StrCat("line ", l.line(), ": ", l.quantity_supplied(), " at ",
+                                  l.unit_price().minor_units(),
+                                  " minor units each is more than an amount can hold"));
+    }
+    if (__builtin_add_overflow(total, amount, &total)) {
+      return Invalid(std::string(field), absl::StrCat("with line ", l.line(),
+                                                      " the invoice total is more than an "
+                                                      "amount can hold"));
+    }
+    l.mutable_amount()->set_currency(l.unit_price().currency());
+    l.mutable_amount()->set_minor_units(amount);
+    if (currency.empty()) currency = l.unit_price().currency();
   }
-  return total;
+  invoice->mutable_total()->set_currency(currency);
+  invoice->mutable_total()->set_minor_units(total);
+  return absl::OkStatus();
 }
 
 }  // namespace bo::invoicing

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -95,7 +96,10 @@ absl::StatusOr<Invoice> Abandon(const Invoice& invoice);
 // Decides the cancellation of a back order for everything not invoiced.
 absl::StatusOr<Event> Cancel(const Backorder& backorder, const std::string& reason);
 
-// Sum of the lines' amounts.
-backorder::v1::Money Total(const Invoice& invoice);
+// Sets every line's amount (quantity supplied x unit price) and the invoice total (their sum).
+// INVALID_ARGUMENT on `field`, with the invoice half-priced, when an amount or the total is beyond
+// int64 (the validators allow 10^9 units at 10^12 minor units each); every change above prices a
+// copy and keeps the invoice as it was when this refuses.
+absl::Status Reprice(Invoice* invoice, std::string_view field);
 
 }  // namespace bo::invoicing

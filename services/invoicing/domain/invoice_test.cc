@@ -1,6 +1,9 @@
 // The invoicing rules of WORKFLOW.md Parts 2 and 4, on the pure domain (no RocksDB, no Kafka).
 #include "services/invoicing/domain/invoice.h"
 
+#include <limits>
+
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace bo::invoicing {
@@ -98,6 +101,39 @@ TEST(AdjustPartLine, KeepsWithinTheRulesAndChangesNothingOtherwise) {
   EXPECT_EQ(i.lines(0).quantity_back_ordered(), 2);
   EXPECT_EQ(i.lines(0).quantity_lost(), 2);
   EXPECT_EQ(i.total().minor_units(), 1000);
+}
+
+// The validators allow 10^9 units at 10^12 minor units each: more than int64 can hold.
+TEST(Amounts, BeyondWhatAnAmountCanHoldAreRefusedAndChangeNothing) {
+  constexpr int64_t kUnits = 1'000'000'000, kPrice = 1'000'000'000'000;
+  Invoice i = Draft();
+  PartLineFacts big = Facts(kUnits, kUnits, true);
+  big.unit_price.set_minor_units(kPrice);
+  const std::string empty = i.SerializeAsString();
+  absl::Status s = AddPartLine(&i, big).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(s.message(), "unit_price: ")) << s;
+  EXPECT_EQ(i.SerializeAsString(), empty);
+
+  // Each line fits; their sum does not.
+  PartLineFacts half = Facts(9'000'000, 9'000'000, true);
+  half.unit_price.set_minor_units(kPrice);  // 9 * 10^18 each
+  ASSERT_TRUE(AddPartLine(&i, half).ok());
+  EXPECT_EQ(i.total().minor_units(), 9'000'000'000'000'000'000);
+  const std::string one_line = i.SerializeAsString();
+  s = AddPartLine(&i, half).status();
+  EXPECT_EQ(i.SerializeAsString(), one_line);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("total"), std::string_view::npos) << s;
+  pb::Money charge;
+  charge.set_currency("AUD");
+  charge.set_minor_units(kPrice);
+  EXPECT_EQ(AddChargeLine(&i, "freight", charge).code(), absl::StatusCode::kOk);
+  EXPECT_EQ(i.total().minor_units(), 9'000'000'000'000'000'000 + kPrice);
+  charge.set_minor_units(std::numeric_limits<int64_t>::max());
+  const std::string two_lines = i.SerializeAsString();
+  EXPECT_EQ(AddChargeLine(&i, "freight", charge).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(i.SerializeAsString(), two_lines);
 }
 
 TEST(Finalise, ChargesWhatWasSuppliedAndCreatesTheBackOrders) {

@@ -1781,6 +1781,9 @@ void BadInput::ReceivingCases() {
   add_hold(
       K::kUnknownId, "unknown part", [this](auto& r) { r.set_part_number(Id("NO-PART")); },
       NotFound(Id("NO-PART")));
+  add_hold(
+      K::kWrongBranch, "branch B's stock for an invoice of branch A",
+      [this](auto& r) { r.set_branch_id(B_); }, Field("invoice_id"));
   Add(
       RCV_RPC(HoldStock), hold_da_.request, K::kReplay,
       "invoicing's request id for DA line 1, giving the hold back",
@@ -1812,6 +1815,9 @@ void BadInput::ReceivingCases() {
       Field("invoice_id"));
   add_release(
       K::kMissing, "line 0", [](auto& r) { r.set_invoice_line(0); }, Field("invoice_line"));
+  add_release(
+      K::kWrongBranch, "at branch B, a hold of an invoice of branch A",
+      [this](auto& r) { r.set_branch_id(B_); }, Field("invoice_id"));
 
   // ProcessCreditorInvoice.
   auto add_receive = [&](Kind k, std::string name, auto change, Expect e) {
@@ -1828,6 +1834,9 @@ void BadInput::ReceivingCases() {
     line->mutable_unit_cost()->set_minor_units(600);
     Add(RCV_RPC(ProcessCreditorInvoice), r, k, std::move(name), change, std::move(e));
   };
+  add_receive(
+      K::kWrongBranch, "a stock order of branch B received at branch A",
+      [this](auto& r) { r.set_stock_order_id(SOB1_); }, Field("stock_order_id"));
   add_receive(
       K::kMissing, "no request id", [](auto& r) { r.clear_request_id(); }, Field("request_id"));
   add_receive(

@@ -141,8 +141,7 @@ bool Consistent(const pb::Backorder& v) {
   return q.back_ordered() > 0 && q.back_ordered() <= bo::kMaxRequestQuantity && q.filled() >= 0 &&
          q.invoiced() >= 0 && q.invoiced() <= q.filled() && q.filled() <= q.back_ordered() &&
          q.cancelled() == 0 && v.context().unit_price().minor_units() >= 0 &&
-         v.context().unit_price().minor_units() <=
-             (bo::fuzz::AvoidKnownIssues() ? bo::fuzz::kMaxPriceAvoidingIssue1 : 1'000'000'000'000);
+         v.context().unit_price().minor_units() <= 1'000'000'000'000;
 }
 
 void CheckStateDerived(const pb::Backorder& v, const pb::EventEnvelope& e) {

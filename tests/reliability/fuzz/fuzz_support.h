@@ -147,10 +147,6 @@ inline bool AvoidKnownIssues() {
   }();
   return avoid;
 }
-// Known issue 1: invoicing multiplies quantity by unit price, and sums the lines, in int64
-// unchecked; the validators allow 10^9 units at 10^12 minor units. Prices up to 10^7 minor units
-// keep every line (<= 10^16) and any invoice the targets build far from overflow.
-inline constexpr int64_t kMaxPriceAvoidingIssue1 = 10'000'000;
 
 // ---- Structure-aware mutation ----
 //

@@ -361,7 +361,7 @@ absl::Status Workflow::CreateInvoice(const pb::CreateInvoiceRequest& r) {
   invoice.set_status(pb::INVOICE_STATUS_DRAFT);
   *invoice.mutable_created_at() = ToProto(now_);
   invoice.set_debtor_uses_backorders(debtor->second.use_backorders());
-  *invoice.mutable_total() = invoicing::Total(invoice);
+  if (auto s = invoicing::Reprice(&invoice, "lines"); !s.ok()) return s;  // a zero total
   invoices_[invoice.invoice_id()] = invoice;
   return absl::OkStatus();
 }
@@ -386,6 +386,7 @@ absl::StatusOr<int64_t> Workflow::Hold(const std::string& branch, const std::str
   absl::Status valid = FirstError({
       CheckBranchPart(branch, part),
       CheckId("invoice_id", invoice_id),
+      CheckDocumentOfBranch("invoice_id", invoice_id, "INV-", branch),
       line < 1 ? Invalid("invoice_line", "must be at least 1") : absl::OkStatus(),
       CheckQuantity("quantity", quantity, /*allow_zero=*/true),
   });
@@ -757,6 +758,7 @@ absl::Status Workflow::ReleaseHold(const pb::ReleaseHoldRequest& r) {
       CheckRequestId(r.request_id()),
       CheckBranchPart(r.branch_id(), r.part_number()),
       CheckId("invoice_id", r.invoice_id()),
+      CheckDocumentOfBranch("invoice_id", r.invoice_id(), "INV-", r.branch_id()),
       r.invoice_line() < 1 ? Invalid("invoice_line", "must be at least 1") : absl::OkStatus(),
   });
   if (!valid.ok()) return valid;
@@ -774,6 +776,7 @@ absl::Status Workflow::ProcessCreditorInvoice(const pb::ProcessCreditorInvoiceRe
       CheckId("creditor_invoice_id", r.creditor_invoice_id()),
       CheckId("supplier_id", r.supplier_id()),
       CheckId("stock_order_id", r.stock_order_id(), /*required=*/false),
+      CheckDocumentOfBranch("stock_order_id", r.stock_order_id(), "SO-", r.branch_id()),
       r.lines().empty() ? Invalid("lines", "at least one line is required") : absl::OkStatus(),
       r.lines_size() > 1000 ? Invalid("lines", "at most 1000 lines") : absl::OkStatus(),
   });

@@ -3,7 +3,7 @@
 # playwright-core, on a local stack that ran the walkthrough against the test broker: its tiles
 # and ready-to-invoice rows equal the debtor-query API's, for all branches and after choosing one
 # of this run's branches in the filter (tests/ops/dashboard/dashboard.test.mjs). Full-page
-# screenshots go to <build>/dashboard/. gRPC ports 5119x, HTTP 5219x.
+# screenshots go to <build>/dashboard/. gRPC ports 2119x, HTTP 2219x.
 set -euo pipefail
 REPO="$1"
 BUILD="$2"

@@ -50,13 +50,20 @@ std::string SortableTime(const google::protobuf::Timestamp& t) {
   return SortableNumber(static_cast<uint64_t>(seconds * 1'000'000'000 + nanos));
 }
 
+namespace {
+// The keys of every time-ordered list: <prefix><sortable time>/<escaped id>.
+std::string TimedKey(std::string_view prefix, const google::protobuf::Timestamp& at,
+                     std::string_view id) {
+  return absl::StrCat(std::string(prefix), SortableTime(at), "/", EscapeKeyPart(id));
+}
+}  // namespace
+
 std::string BackorderKey(std::string_view backorder_id) {
   return absl::StrCat("bo/", std::string(backorder_id));
 }
 
 std::string AgeKey(const google::protobuf::Timestamp& created_at, std::string_view backorder_id) {
-  return absl::StrCat(std::string(kAgePrefix), SortableTime(created_at), "/",
-                      EscapeKeyPart(backorder_id));
+  return TimedKey(kAgePrefix, created_at, backorder_id);
 }
 
 std::string BranchAgePrefix(std::string_view branch_id) {
@@ -65,8 +72,7 @@ std::string BranchAgePrefix(std::string_view branch_id) {
 
 std::string BranchAgeKey(std::string_view branch_id, const google::protobuf::Timestamp& created_at,
                          std::string_view backorder_id) {
-  return absl::StrCat(BranchAgePrefix(branch_id), SortableTime(created_at), "/",
-                      EscapeKeyPart(backorder_id));
+  return TimedKey(BranchAgePrefix(branch_id), created_at, backorder_id);
 }
 
 std::string ReadyPrefix(std::string_view branch_id, std::string_view debtor_id) {
@@ -88,8 +94,7 @@ std::string HistoryPrefix(std::string_view backorder_id) {
 
 std::string HistoryKey(std::string_view backorder_id,
                        const google::protobuf::Timestamp& occurred_at, std::string_view event_id) {
-  return absl::StrCat(HistoryPrefix(backorder_id), SortableTime(occurred_at), "/",
-                      EscapeKeyPart(event_id));
+  return TimedKey(HistoryPrefix(backorder_id), occurred_at, event_id);
 }
 
 std::string LostSalePrefix(std::string_view branch_id) {
@@ -98,8 +103,7 @@ std::string LostSalePrefix(std::string_view branch_id) {
 
 std::string LostSaleKey(std::string_view branch_id, const google::protobuf::Timestamp& occurred_at,
                         std::string_view event_id) {
-  return absl::StrCat(LostSalePrefix(branch_id), SortableTime(occurred_at), "/",
-                      EscapeKeyPart(event_id));
+  return TimedKey(LostSalePrefix(branch_id), occurred_at, event_id);
 }
 
 std::string StateAgePrefix(std::string_view branch_id, backorder::v1::BackorderState state) {
@@ -111,8 +115,7 @@ std::string StateAgePrefix(std::string_view branch_id, backorder::v1::BackorderS
 std::string StateAgeKey(std::string_view branch_id, backorder::v1::BackorderState state,
                         const google::protobuf::Timestamp& created_at,
                         std::string_view backorder_id) {
-  return absl::StrCat(StateAgePrefix(branch_id, state), SortableTime(created_at), "/",
-                      EscapeKeyPart(backorder_id));
+  return TimedKey(StateAgePrefix(branch_id, state), created_at, backorder_id);
 }
 
 std::string OpenAgePrefix(std::string_view branch_id) {
@@ -121,8 +124,7 @@ std::string OpenAgePrefix(std::string_view branch_id) {
 
 std::string OpenAgeKey(std::string_view branch_id, const google::protobuf::Timestamp& created_at,
                        std::string_view backorder_id) {
-  return absl::StrCat(OpenAgePrefix(branch_id), SortableTime(created_at), "/",
-                      EscapeKeyPart(backorder_id));
+  return TimedKey(OpenAgePrefix(branch_id), created_at, backorder_id);
 }
 
 int64_t CreatedNanosOfOpenAgeKey(std::string_view prefix, std::string_view key) {

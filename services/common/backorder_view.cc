@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <ctime>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace bo {
 namespace pb = backorder::v1;
@@ -88,7 +92,76 @@ std::string BecauseOf(const pb::EventEnvelope& e) {
   return e.reason().empty() ? "" : absl::StrCat(" (", e.reason(), ")");
 }
 
+// The request limit (kMaxRequestQuantity): no event of ours moves or counts more.
+constexpr int64_t kMaxEventQuantity = 1'000'000'000;
+
+absl::Status CheckQuantityOf(const std::string& field, int64_t value) {
+  if (value >= 0 && value <= kMaxEventQuantity) return absl::OkStatus();
+  return absl::OutOfRangeError(
+      absl::StrCat(field, " = ", value, " is outside 0..", kMaxEventQuantity));
+}
+
+absl::Status CheckQuantitiesOf(const std::string& field, const pb::BackorderQuantities& q) {
+  const std::pair<const char*, int64_t> all[] = {{"back_ordered", q.back_ordered()},
+                                                 {"filled", q.filled()},
+                                                 {"invoiced", q.invoiced()},
+                                                 {"cancelled", q.cancelled()}};
+  for (const auto& [name, value] : all) {
+    if (absl::Status s = CheckQuantityOf(absl::StrCat(field, ".", name), value); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTimeOf(const std::string& field, const google::protobuf::Timestamp& t) {
+  using google::protobuf::util::TimeUtil;
+  if (t.seconds() >= TimeUtil::kTimestampMinSeconds &&
+      t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 && t.nanos() <= 999'999'999) {
+    return absl::OkStatus();
+  }
+  return absl::OutOfRangeError(absl::StrCat(field, " = ", t.seconds(), "s ", t.nanos(),
+                                            "ns is outside protobuf's Timestamp range"));
+}
+
 }  // namespace
+
+absl::Status CheckEventNumbers(const pb::EventEnvelope& e) {
+  std::vector<std::pair<std::string, int64_t>> quantities;
+  const pb::BackorderQuantities* after = nullptr;
+  switch (e.payload_case()) {
+    case pb::EventEnvelope::kBackorderCreated:
+      quantities = {{"backorder_created.quantity", e.backorder_created().quantity()}};
+      break;
+    case pb::EventEnvelope::kBackorderFilled:
+      quantities = {{"backorder_filled.quantity", e.backorder_filled().quantity()}};
+      after = &e.backorder_filled().quantities();
+      break;
+    case pb::EventEnvelope::kBackorderCancelled:
+      quantities = {
+          {"backorder_cancelled.quantity_cancelled", e.backorder_cancelled().quantity_cancelled()},
+          {"backorder_cancelled.filled_released", e.backorder_cancelled().filled_released()}};
+      after = &e.backorder_cancelled().quantities();
+      break;
+    case pb::EventEnvelope::kBackorderInvoiced:
+      quantities = {{"backorder_invoiced.quantity", e.backorder_invoiced().quantity()}};
+      after = &e.backorder_invoiced().quantities();
+      break;
+    case pb::EventEnvelope::kLostSaleRecorded:
+      quantities = {{"lost_sale_recorded.quantity", e.lost_sale_recorded().quantity()}};
+      break;
+    default:
+      return absl::OkStatus();
+  }
+  if (absl::Status s = CheckTimeOf("occurred_at", e.occurred_at()); !s.ok()) return s;
+  for (const auto& [field, value] : quantities) {
+    if (absl::Status s = CheckQuantityOf(field, value); !s.ok()) return s;
+  }
+  if (after != nullptr) {
+    const std::string& payload =
+        e.GetDescriptor()->FindFieldByNumber(static_cast<int>(e.payload_case()))->name();
+    return CheckQuantitiesOf(absl::StrCat(payload, ".quantities"), *after);
+  }
+  return absl::OkStatus();
+}
 
 // In 128 bits: the quantities come off the wire, and a malformed event must not overflow.
 int64_t Waiting(const pb::BackorderQuantities& q) {

@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "backorder/v1/common.pb.h"
 #include "backorder/v1/events.pb.h"
 
@@ -32,6 +33,14 @@ int64_t Ready(const backorder::v1::BackorderQuantities& q);
 // BackorderCancelled, BackorderInvoiced; other events leave the view as it is. Returns whether
 // the view changed.
 bool ApplyToView(backorder::v1::Backorder* view, const backorder::v1::EventEnvelope& event);
+
+// Whether a back-order or lost-sale event carries numbers our producers can emit: every quantity
+// within 0 .. 10^9 (a command moves at most kMaxRequestQuantity units, command_support.h) and
+// its time within protobuf's Timestamp range (0001-01-01 .. 9999-12-31). Consumers that sum
+// quantities or subtract times (debtor-query's figures) skip an event that is not: it can only
+// be a malformed or hostile record, and its numbers could overflow their sums. OUT_OF_RANGE
+// naming the field; OK for every other kind of event.
+absl::Status CheckEventNumbers(const backorder::v1::EventEnvelope& event);
 
 // Records that the back order is on `stock_order_id` line `line` (from StockOrderPlaced).
 bool MarkOnOrder(backorder::v1::Backorder* view, const std::string& stock_order_id, int32_t line,

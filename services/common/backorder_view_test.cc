@@ -145,6 +145,34 @@ TEST(ApplyToView, AnyOrderConverges) {
   EXPECT_EQ(permutations, 120);
 }
 
+TEST(CheckEventNumbers, NamesTheFieldBeyondWhatAProducerEmits) {
+  EXPECT_TRUE(CheckEventNumbers(Created(1'000'000'000, 1)).ok());
+  EXPECT_TRUE(CheckEventNumbers(Filled(2, Q(5, 2, 0, 0), 1)).ok());
+
+  const absl::Status big = CheckEventNumbers(Created(1'000'000'001, 1));
+  EXPECT_EQ(big.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(big.message().find("backorder_created.quantity"), std::string_view::npos) << big;
+
+  const absl::Status negative = CheckEventNumbers(Filled(-1, Q(5, 2, 0, 0), 1));
+  EXPECT_NE(negative.message().find("backorder_filled.quantity"), std::string_view::npos);
+
+  const absl::Status after = CheckEventNumbers(Invoiced(1, Q(5, 5, INT64_MAX, 0), 1));
+  EXPECT_NE(after.message().find("backorder_invoiced.quantities.invoiced"), std::string_view::npos)
+      << after;
+
+  const absl::Status cancelled = CheckEventNumbers(Cancelled(Q(5, 0, 0, -5), 1));
+  EXPECT_NE(cancelled.message().find("backorder_cancelled.quantities.cancelled"),
+            std::string_view::npos)
+      << cancelled;
+
+  const absl::Status time = CheckEventNumbers(Created(1, INT64_MAX));
+  EXPECT_NE(time.message().find("occurred_at"), std::string_view::npos) << time;
+
+  pb::EventEnvelope other;  // not a back-order event: nothing to check
+  other.mutable_stock_adjusted()->set_delta(INT64_MIN);
+  EXPECT_TRUE(CheckEventNumbers(other).ok());
+}
+
 TEST(Describe, SaysWhatHappenedInWords) {
   auto e = Filled(2, Q(5, 2, 0, 0), 1);
   e.mutable_backorder_filled()->set_source("receipt");

@@ -51,16 +51,22 @@ bool Known(const google::protobuf::Timestamp& t) { return t.seconds() > 0 || t.n
 // This catches a member added to the struct and not to the table.
 static_assert(sizeof(BranchFigures) == kFields.size() * sizeof(int64_t));
 
+// Modulo 2^64, in unsigned arithmetic so that it is never undefined: an addition and the
+// subtraction of the same figures cancel exactly in any order, and the result is the true sum
+// whenever that fits in int64. With every event's numbers checked (CheckEventNumbers) a figure
+// would need billions of back orders to get there.
 BranchFigures& BranchFigures::operator+=(const BranchFigures& other) {
   for (const auto& [name, member] : kFields) {
-    this->*member += other.*member;
+    this->*member = static_cast<int64_t>(static_cast<uint64_t>(this->*member) +
+                                         static_cast<uint64_t>(other.*member));
   }
   return *this;
 }
 
 BranchFigures& BranchFigures::operator-=(const BranchFigures& other) {
   for (const auto& [name, member] : kFields) {
-    this->*member -= other.*member;
+    this->*member = static_cast<int64_t>(static_cast<uint64_t>(this->*member) -
+                                         static_cast<uint64_t>(other.*member));
   }
   return *this;
 }

@@ -184,6 +184,14 @@ absl::Status ReadModelProjection::Apply(const kafka::ConsumedRecord& record,
   // for an envelope without one, so such an event still gets its own history entry.
   const std::string event_id = event.event_id().empty() ? record.event_id : event.event_id();
   const std::string_view raw = record.value;
+  // Figures sum quantities and subtract times over every back order of a branch; numbers no
+  // producer of ours emits would overflow them, so such a record is skipped, loudly.
+  if (absl::Status s = CheckEventNumbers(event); !s.ok()) {
+    spdlog::warn("{}: skipping {} {} ({}/{}@{}): {}", kReadModelConsumer, event.type(), event_id,
+                 std::string(record.topic), record.partition, record.offset,
+                 std::string(s.message()));
+    return absl::OkStatus();
+  }
 
   switch (event.payload_case()) {
     case pb::EventEnvelope::kBackorderCreated:

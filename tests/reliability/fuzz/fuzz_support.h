@@ -82,71 +82,11 @@ inline const bool kQuietProtobuf = [] {
   std::abort();
 }
 
-// Protobuf's valid Timestamp range (0001-01-01 .. 9999-12-31) and a bound on every integer.
+// Protobuf's valid Timestamp range (0001-01-01 .. 9999-12-31) and 2^53 (the largest integer a
+// double holds exactly): edges a mutation tries, next to int64's own.
 inline constexpr int64_t kMinTimestampSeconds = -62'135'596'800;
 inline constexpr int64_t kMaxTimestampSeconds = 253'402'300'799;
 inline constexpr int64_t kMaxPlausible = int64_t{1} << 53;
-
-// Whether every Timestamp in `message` (recursively) is within protobuf's valid range and every
-// integer is within +-2^53. Our producers never emit more: a command moves at most 10^9 units
-// and 10^12 minor units of money, and times come from clocks. The consumers do arithmetic on
-// these fields without overflow checks (README.md, "Known issues", 2), so the targets that sum
-// or subtract them give the consumers only such events; the targets that merely decode and
-// describe take anything.
-inline bool Plausible(const google::protobuf::Message& message) {
-  using google::protobuf::FieldDescriptor;
-  const google::protobuf::Descriptor* d = message.GetDescriptor();
-  const google::protobuf::Reflection* r = message.GetReflection();
-  if (d->full_name() == "google.protobuf.Timestamp") {
-    const int64_t seconds = r->GetInt64(message, d->FindFieldByName("seconds"));
-    const int32_t nanos = r->GetInt32(message, d->FindFieldByName("nanos"));
-    return seconds >= kMinTimestampSeconds && seconds <= kMaxTimestampSeconds && nanos >= 0 &&
-           nanos <= 999'999'999;
-  }
-  for (int i = 0; i < d->field_count(); ++i) {
-    const FieldDescriptor* f = d->field(i);
-    const int count = f->is_repeated() ? r->FieldSize(message, f) : 1;
-    for (int k = 0; k < count; ++k) {
-      switch (f->cpp_type()) {
-        case FieldDescriptor::CPPTYPE_INT64: {
-          const int64_t v =
-              f->is_repeated() ? r->GetRepeatedInt64(message, f, k) : r->GetInt64(message, f);
-          if (v < -kMaxPlausible || v > kMaxPlausible) return false;
-          break;
-        }
-        case FieldDescriptor::CPPTYPE_UINT64: {
-          const uint64_t v =
-              f->is_repeated() ? r->GetRepeatedUInt64(message, f, k) : r->GetUInt64(message, f);
-          if (v > static_cast<uint64_t>(kMaxPlausible)) return false;
-          break;
-        }
-        case FieldDescriptor::CPPTYPE_MESSAGE: {
-          if (!f->is_repeated() && !r->HasField(message, f)) break;
-          const google::protobuf::Message& m =
-              f->is_repeated() ? r->GetRepeatedMessage(message, f, k) : r->GetMessage(message, f);
-          if (!Plausible(m)) return false;
-          break;
-        }
-        default:
-          break;
-      }
-    }
-  }
-  return true;
-}
-
-// ---- Known issues ----
-//
-// Bugs the targets found that are reported but not fixed yet (README.md, "Known issues"). The
-// targets steer clear of them so that they keep looking for new ones; BO_FUZZ_KNOWN_ISSUES=1
-// in the environment turns the steering off, to reproduce them.
-inline bool AvoidKnownIssues() {
-  static const bool avoid = [] {
-    const char* v = std::getenv("BO_FUZZ_KNOWN_ISSUES");
-    return v == nullptr || std::string_view(v) != "1";
-  }();
-  return avoid;
-}
 
 // ---- Structure-aware mutation ----
 //

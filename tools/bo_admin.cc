@@ -2,6 +2,12 @@
 //   bo-admin create-topics [--bootstrap HOST:PORT] [--partitions N]
 //   bo-admin health --addr HOST:PORT [--service NAME] [--wait SECONDS]
 //   bo-admin dump --data-dir DIR [--families state,events,...|all] [--hex]
+//   bo-admin mint-token --key FILE --sub WHO --role ROLE [--branches B1,B2] [--ttl SECONDS]
+//                       [--iss ISSUER] [--aud AUDIENCE]
+//
+// mint-token prints a bearer token (an RS256 JWT, libs/auth) signed with the private key FILE
+// (deploy/local/pki makes var/pki/jwt.key): for development and tests, never a way to hand out
+// production credentials.
 //
 // dump prints a service's durable state, every key and value of the chosen column families in
 // key order, so two dumps can be compared byte for byte (the reliability suites do: bad input
@@ -32,6 +38,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -39,8 +46,11 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/auth/token.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "services/common/topics.h"
@@ -217,6 +227,25 @@ int Dump(const std::string& data_dir, const std::string& family_list, bool hex) 
   return 0;
 }
 
+// Prints a token for `claims` signed with the PEM key in `key_file`.
+int MintToken(const std::string& key_file, bo::auth::Claims claims, int64_t ttl_seconds) {
+  std::ifstream in(key_file, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "mint-token: cannot read %s\n", key_file.c_str());
+    return 1;
+  }
+  const std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  claims.expires_at = claims.issued_at + absl::Seconds(ttl_seconds);
+  auto token = bo::auth::MintToken(key, claims);
+  if (!token.ok()) {
+    std::fprintf(stderr, "mint-token: %s\n", token.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("%s\n", token->c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -247,7 +276,26 @@ int main(int argc, char** argv) {
                        std::string(kDefaultDumpFamilies) + ")");
   dump->add_flag("--hex", hex, "values as plain hex instead of escaped text");
 
+  std::string key_file, branches;
+  bo::auth::Claims claims;
+  claims.issuer = "backorders-dev";
+  claims.audience = "backorders";
+  int64_t ttl_seconds = 8 * 3600;
+  auto* mint = app.add_subcommand("mint-token", "print a bearer token for development and tests");
+  mint->add_option("--key", key_file, "RSA private key, PEM (var/pki/jwt.key)")->required();
+  mint->add_option("--sub", claims.subject, "who, e.g. anna@B1")->required();
+  mint->add_option("--role", claims.role, "clerk, manager, group, viewer or service")->required();
+  mint->add_option("--branches", branches, "comma-separated branch ids");
+  mint->add_option("--ttl", ttl_seconds, "seconds until it expires")
+      ->check(CLI::Range(int64_t{1}, int64_t{366} * 86400));
+  mint->add_option("--iss", claims.issuer, "issuer the services expect");
+  mint->add_option("--aud", claims.audience, "audience the services expect");
+
   CLI11_PARSE(app, argc, argv);
+  if (*mint) {
+    claims.branches = absl::StrSplit(branches, ',', absl::SkipEmpty());
+    return MintToken(key_file, claims, ttl_seconds);
+  }
   if (*create) return CreateTopics(bootstrap, partitions);
   if (*dump) return Dump(data_dir, families, hex);
   return Health(addr, service, wait_seconds);

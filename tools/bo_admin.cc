@@ -1,6 +1,6 @@
 // bo-admin: small operator commands used by deploy/local/stack and the tests.
 //   bo-admin create-topics [--bootstrap HOST:PORT] [--partitions N]
-//   bo-admin health --addr HOST:PORT [--service NAME] [--wait SECONDS]
+//   bo-admin health --addr HOST:PORT [--service NAME] [--wait SECONDS] [--ca F --cert F --key F]
 //   bo-admin dump --data-dir DIR [--families state,events,...|all] [--hex]
 //   bo-admin mint-token --key FILE --sub WHO --role ROLE [--branches B1,B2] [--ttl SECONDS]
 //                       [--iss ISSUER] [--aud AUDIENCE]
@@ -51,6 +51,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/auth/token.h"
+#include "libs/rpc/tls.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "services/common/topics.h"
@@ -72,8 +73,19 @@ int CreateTopics(const std::string& bootstrap, int partitions) {
 }
 
 // Prints SERVING / NOT_SERVING / UNREACHABLE; exit 0 only when SERVING (within --wait).
-int Health(const std::string& addr, const std::string& service, int wait_seconds) {
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+// Over mutual TLS when `tls` names any file (all three are needed), else plaintext.
+int Health(const std::string& addr, const std::string& service, int wait_seconds,
+           const bo::rpc::TlsFiles& tls) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (tls.any()) {
+    auto material = bo::rpc::ReadTls(tls);
+    if (!material.ok()) {
+      std::fprintf(stderr, "health: %s\n", std::string(material.status().message()).c_str());
+      return 2;
+    }
+    credentials = bo::rpc::MutualTlsChannelCredentials(*material);
+  }
+  auto channel = grpc::CreateChannel(addr, credentials);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
   std::string last;
@@ -265,6 +277,14 @@ int main(int argc, char** argv) {
   health->add_option("--addr", addr, "gRPC address host:port")->required();
   health->add_option("--service", service, "service name ('' = the whole server)");
   health->add_option("--wait", wait_seconds, "keep trying this many seconds");
+  const auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v == nullptr ? "" : v);
+  };
+  bo::rpc::TlsFiles tls{env("BO_CA"), env("BO_CERT"), env("BO_KEY")};
+  health->add_option("--ca", tls.ca, "CA certificate, PEM, for mutual TLS (env BO_CA)");
+  health->add_option("--cert", tls.cert, "client certificate, PEM (env BO_CERT)");
+  health->add_option("--key", tls.key, "its private key, PEM (env BO_KEY)");
 
   std::string data_dir, families = kDefaultDumpFamilies;
   bool hex = false;
@@ -298,5 +318,5 @@ int main(int argc, char** argv) {
   }
   if (*create) return CreateTopics(bootstrap, partitions);
   if (*dump) return Dump(data_dir, families, hex);
-  return Health(addr, service, wait_seconds);
+  return Health(addr, service, wait_seconds, tls);
 }

@@ -7,6 +7,7 @@
 #include "CLI/CLI.hpp"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "spdlog/spdlog.h"
 
 namespace bo::rpc {
 namespace {
@@ -14,6 +15,20 @@ namespace {
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return (v && *v) ? v : fallback;
+}
+
+// Plaintext only when asked for, and never half of each.
+absl::Status CheckTransport(const ServiceConfig& config) {
+  if (config.insecure && config.tls.any()) {
+    return absl::FailedPreconditionError("--insecure and --tls-* together: choose one");
+  }
+  if (!config.insecure &&
+      (config.tls.ca.empty() || config.tls.cert.empty() || config.tls.key.empty())) {
+    return absl::FailedPreconditionError(
+        "TLS needs --tls-ca, --tls-cert and --tls-key (deploy/local/pki makes them); plaintext "
+        "only with --insecure");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -36,6 +51,10 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
   config.http_addr = EnvOr("BO_HTTP_ADDR", "");
   config.log_format = EnvOr("BO_LOG_FORMAT", "text");
   config.log_level = EnvOr("BO_LOG_LEVEL", "info");
+  config.tls.ca = EnvOr("BO_TLS_CA", "");
+  config.tls.cert = EnvOr("BO_TLS_CERT", "");
+  config.tls.key = EnvOr("BO_TLS_KEY", "");
+  config.insecure = EnvOr("BO_INSECURE", "") == "1";
   app.add_option("--http-addr", config.http_addr,
                  "HTTP listen address host:port for /metrics, /healthz, /readyz (env "
                  "BO_HTTP_ADDR; default: the gRPC host, port + 1000)");
@@ -44,6 +63,12 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
   app.add_option("--log-level", config.log_level,
                  "trace, debug, info, warn, error, critical or off (env BO_LOG_LEVEL)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--tls-ca", config.tls.ca, "CA certificate, PEM (env BO_TLS_CA)");
+  app.add_option("--tls-cert", config.tls.cert,
+                 "this service's certificate, PEM (env BO_TLS_CERT)");
+  app.add_option("--tls-key", config.tls.key, "its private key, PEM (env BO_TLS_KEY)");
+  app.add_flag("--insecure", config.insecure,
+               "plaintext gRPC without TLS, for local development only (env BO_INSECURE=1)");
   // CLI11 reports through exceptions; they stop here and become a status.
   try {
     app.parse(argc, argv);
@@ -70,7 +95,19 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
   if (config.http_addr.find(':') == std::string::npos) {
     return absl::InvalidArgumentError("--http-addr must be host:port, got " + config.http_addr);
   }
+  if (absl::Status s = CheckTransport(config); !s.ok()) {
+    return absl::InvalidArgumentError(std::string(s.message()));
+  }
   return config;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> PeerCredentials(
+    const ServiceConfig& config) {
+  if (absl::Status s = CheckTransport(config); !s.ok()) return s;
+  if (config.insecure) return grpc::InsecureChannelCredentials();
+  auto tls = ReadTls(config.tls);
+  if (!tls.ok()) return absl::FailedPreconditionError(std::string(tls.status().message()));
+  return MutualTlsChannelCredentials(*tls);
 }
 
 void ServiceHost::BlockTerminationSignals() {
@@ -101,7 +138,20 @@ absl::Status ServiceHost::Start() {
   // gRPC sets SO_REUSEPORT by default, which lets a second copy of a service silently share the
   // port with the first; one address must mean one process.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(config_.grpc_addr, grpc::InsecureServerCredentials(), &port_);
+  if (absl::Status s = CheckTransport(config_); !s.ok()) return s;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (config_.insecure) {
+    spdlog::warn(
+        "{}: *** INSECURE: plaintext gRPC on {}, no TLS, no client certificates; for local "
+        "development only (--insecure) ***",
+        config_.name, config_.grpc_addr);
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    auto tls = ReadTls(config_.tls);
+    if (!tls.ok()) return absl::FailedPreconditionError(std::string(tls.status().message()));
+    credentials = MutualTlsServerCredentials(*tls);
+  }
+  builder.AddListeningPort(config_.grpc_addr, credentials, &port_);
   for (auto* s : services_) builder.RegisterService(s);
   if (!interceptors_.empty())
     builder.experimental().SetInterceptorCreators(std::move(interceptors_));

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "libs/rpc/tls.h"
 
 namespace bo::rpc {
 
@@ -39,6 +40,10 @@ struct ServiceConfig {
   std::string http_addr;            // host:port of metrics, probes (and pages); port 0 = any free
   std::string log_format = "text";  // text | json
   std::string log_level = "info";   // trace | debug | info | warn | error | critical | off
+  // Mutual TLS on the gRPC port (libs/rpc/tls.h): all three files, or `insecure`.
+  TlsFiles tls;
+  // Plaintext gRPC, for local development only; announced loudly at start. Never with `tls`.
+  bool insecure = false;
 };
 
 // Reads the configuration from flags, falling back to the environment, then defaults:
@@ -48,10 +53,20 @@ struct ServiceConfig {
 //   --http-addr        BO_HTTP_ADDR        the gRPC host, port = gRPC port + 1000 (0 if that is 0)
 //   --log-format       BO_LOG_FORMAT       text (or json)
 //   --log-level        BO_LOG_LEVEL        info
+//   --tls-ca           BO_TLS_CA           (none) the deployment's CA certificate, PEM
+//   --tls-cert         BO_TLS_CERT         (none) this service's certificate, PEM
+//   --tls-key          BO_TLS_KEY          (none) its private key, PEM
+//   --insecure         BO_INSECURE=1       plaintext instead; one of the two is required
 // A bad flag is INVALID_ARGUMENT with the usage text; --help is CANCELLED with the usage text
 // (print it and exit 0).
 absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int default_port,
                                                  int argc, char** argv);
+
+// Credentials for calling a peer service: mutual TLS presenting this service's own certificate
+// (its certificate is for client use too), or plaintext with `config.insecure`.
+// FAILED_PRECONDITION as ServiceHost::Start for a configuration that is neither.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> PeerCredentials(
+    const ServiceConfig& config);
 
 class ServiceHost {
  public:
@@ -69,7 +84,9 @@ class ServiceHost {
   // Interceptors every call passes through, in order. Call before Start().
   void AddInterceptor(std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> f);
 
-  // Binds and starts serving. UNAVAILABLE if the address cannot be bound.
+  // Binds and starts serving: mutual TLS with `config.tls`, or plaintext with `config.insecure`
+  // (logged as a warning); FAILED_PRECONDITION with neither or both, or files that cannot be
+  // read. UNAVAILABLE if the address cannot be bound.
   absl::Status Start();
   // The port actually bound (useful with port 0).
   int port() const { return port_; }

@@ -33,6 +33,7 @@ ServiceConfig TestConfig(const std::string& name, const std::string& addr) {
   c.name = name;
   c.grpc_addr = addr;
   c.data_dir = "/tmp/unused";
+  c.insecure = true;  // TLS: tls_test.cc
   return c;
 }
 
@@ -106,6 +107,7 @@ TEST(ServiceHost, ReportsAnAddressItCannotBind) {
 
 TEST(ParseServiceConfig, FlagsOverrideEnvironmentOverrideDefaults) {
   ::setenv("BO_DATA_DIR", "/env/dir", 1);
+  ::setenv("BO_INSECURE", "1", 1);
   const char* argv[] = {"bo-test", "--grpc-addr", "127.0.0.1:6000"};
   auto c = ParseServiceConfig("test", 5000, 3, const_cast<char**>(argv));
   ASSERT_TRUE(c.ok()) << c.status();
@@ -127,6 +129,29 @@ TEST(ParseServiceConfig, FlagsOverrideEnvironmentOverrideDefaults) {
             absl::StatusCode::kInvalidArgument);
   const char* unknown[] = {"bo-test", "--bogus"};
   EXPECT_EQ(ParseServiceConfig("test", 5000, 2, const_cast<char**>(unknown)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ::unsetenv("BO_INSECURE");
+}
+
+TEST(ParseServiceConfig, WantsTlsFilesOrAnExplicitInsecure) {
+  const char* none[] = {"bo-test"};
+  const auto plain = ParseServiceConfig("test", 5000, 1, const_cast<char**>(none));
+  EXPECT_EQ(plain.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(plain.status().message()).find("--insecure"), std::string::npos);
+  const char* insecure[] = {"bo-test", "--insecure"};
+  const auto i = ParseServiceConfig("test", 5000, 2, const_cast<char**>(insecure));
+  ASSERT_TRUE(i.ok()) << i.status();
+  EXPECT_TRUE(i->insecure);
+  const char* tls[] = {"bo-test", "--tls-ca", "a", "--tls-cert", "b", "--tls-key", "c"};
+  const auto t = ParseServiceConfig("test", 5000, 7, const_cast<char**>(tls));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->tls.cert, "b");
+  const char* half[] = {"bo-test", "--tls-ca", "a", "--tls-cert", "b"};
+  EXPECT_EQ(ParseServiceConfig("test", 5000, 5, const_cast<char**>(half)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const char* both[] = {"bo-test",    "--insecure", "--tls-ca",  "a",
+                        "--tls-cert", "b",          "--tls-key", "c"};
+  EXPECT_EQ(ParseServiceConfig("test", 5000, 8, const_cast<char**>(both)).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

@@ -10,6 +10,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" # no var/stack/stack.env above a fresh temporary directory
 unset INVOICING_ADDR PURCHASING_ADDR RECEIVING_ADDR DEBTOR_QUERY_ADDR BO_STACK_ENV BO_ACTOR BO_ROLE
+unset BO_CA BO_CERT BO_KEY
 
 # shellcheck source=tools/boctl/test_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/test_lib.sh"
@@ -158,6 +159,16 @@ run 1 --timeout 2 debtor update --id D-1 --name X --debtor-query-addr 127.0.0.1:
 has "$err" "error: reading debtor D-1 to update it: UNAVAILABLE" "update reads first"
 run 1 --timeout 2 part upsert --part P --price 1 --receiving-addr 127.0.0.1:1
 has "$err" "error: reading part P: UNAVAILABLE" "upsert reads first"
+
+# --- TLS files: all three, readable PEM, or a usage error naming what is wrong ----------------
+run 2 --ca "$WORK/missing.crt" --cert "$WORK/missing.crt" --key "$WORK/missing.key" invoice get --invoice I
+has "$err" "TLS CA certificate: cannot read $WORK/missing.crt" "unreadable --ca"
+printf 'not a certificate\n' >"$WORK/junk.pem"
+run 2 --ca "$WORK/junk.pem" --cert "$WORK/junk.pem" invoice get --invoice I
+has "$err" "TLS CA certificate: no PEM in $WORK/junk.pem" "--ca without PEM"
+BO_CA=/etc/ssl/certs/ca-certificates.crt BO_CERT=/etc/ssl/certs/ca-certificates.crt \
+  run 2 invoice get --invoice I
+has "$err" "TLS private key: not given" "BO_KEY missing"
 
 # --- where addresses come from ----------------------------------------------------------------
 run 0 --dry-run stock-order get --order SO-1

@@ -207,7 +207,10 @@ std::shared_ptr<grpc::Channel> Client::Channel(ServiceId service) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     channel = grpc::CreateCustomChannel(AddressOf(service).target,
-                                        grpc::InsecureChannelCredentials(), args);
+                                        settings_.tls.has_value()
+                                            ? rpc::MutualTlsChannelCredentials(*settings_.tls)
+                                            : grpc::InsecureChannelCredentials(),
+                                        args);
   }
   return channel;
 }

@@ -22,6 +22,7 @@
 #include "backorder/v1/purchasing_service.grpc.pb.h"
 #include "backorder/v1/receiving_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/rpc/tls.h"
 
 namespace bo::boctl {
 
@@ -67,6 +68,8 @@ std::optional<std::map<ServiceId, Address>> ResolveAddresses(
 // Who calls and how patiently.
 struct CallSettings {
   std::map<ServiceId, Address> addresses;
+  // Mutual TLS with these (--ca, --cert, --key); plaintext when not set.
+  std::optional<rpc::TlsMaterial> tls;
   std::string actor;       // metadata bo-actor
   std::string role;        // metadata bo-role
   std::string request_id;  // the request id of this invocation's mutating call

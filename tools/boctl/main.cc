@@ -21,7 +21,8 @@ using bo::boctl::kUsageError;
 
 constexpr char kCommandFooter[] =
     "Global options go anywhere on the line: --json, -q/--quiet, --dry-run, --as, --role,\n"
-    "--request-id, --timeout, --currency, --env-file, --<service>-addr (see boctl --help).";
+    "--request-id, --timeout, --currency, --env-file, --<service>-addr, --ca/--cert/--key\n"
+    "(see boctl --help).";
 
 constexpr char kMainFooter[] =
     "Addresses: --<service>-addr, else $INVOICING_ADDR, $PURCHASING_ADDR, $RECEIVING_ADDR,\n"
@@ -35,6 +36,7 @@ struct GlobalFlags {
   bo::boctl::CallSettings call;
   std::string env_file;
   std::map<bo::boctl::ServiceId, std::string> addresses;
+  bo::rpc::TlsFiles tls;
 };
 
 std::string EnvOr(const char* name, const std::string& fallback) {
@@ -61,6 +63,11 @@ void AddGlobalFlags(CLI::App* app, GlobalFlags* g) {
       ->capture_default_str()
       ->group(output);
 
+  g->tls = {EnvOr("BO_CA", ""), EnvOr("BO_CERT", ""), EnvOr("BO_KEY", "")};
+  app->add_option("--ca", g->tls.ca, "CA certificate (PEM) for mutual TLS (env BO_CA)")
+      ->group(where);
+  app->add_option("--cert", g->tls.cert, "client certificate (PEM) (env BO_CERT)")->group(where);
+  app->add_option("--key", g->tls.key, "its private key (PEM) (env BO_KEY)")->group(where);
   g->call.actor = EnvOr("BO_ACTOR", "clerk:" + EnvOr("USER", "unknown"));
   g->call.role = EnvOr("BO_ROLE", "clerk");
   app->add_option("--as", g->call.actor, "who is acting (metadata bo-actor; env BO_ACTOR)")
@@ -122,6 +129,14 @@ bool Resolve(GlobalFlags* g) {
   if (!addresses.has_value()) return false;
   g->call.addresses = std::move(*addresses);
   if (g->call.request_id.empty()) g->call.request_id = bo::NewUuidV7();
+  if (g->tls.any()) {
+    auto tls = bo::rpc::ReadTls(g->tls);
+    if (!tls.ok()) {
+      std::fprintf(stderr, "error: TLS: %s\n", std::string(tls.status().message()).c_str());
+      return false;
+    }
+    g->call.tls = *std::move(tls);
+  }
   return true;
 }
 

@@ -129,10 +129,11 @@ class Fleet {
   void Start(const std::string& name) {
     Service& s = services_.at(name);
     ::setenv("RECEIVING_ADDR", services_.at("receiving").addr.c_str(), 1);
-    s.pid = bo::testing::Spawn(s.binary,
-                               {"--grpc-addr=" + s.addr, "--http-addr=" + s.http,
-                                "--data-dir=" + s.data_dir, "--kafka-bootstrap=" + bootstrap_},
-                               s.log);
+    s.pid = bo::testing::Spawn(
+        s.binary,
+        {"--grpc-addr=" + s.addr, "--http-addr=" + s.http, "--data-dir=" + s.data_dir,
+         "--kafka-bootstrap=" + bootstrap_, "--insecure"},
+        s.log);
   }
   void Kill(const std::string& name) {
     Service& s = services_.at(name);

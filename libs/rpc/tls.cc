@@ -1,0 +1,54 @@
+#include "libs/rpc/tls.h"
+
+#include <fstream>
+#include <iterator>
+
+#include "absl/status/status.h"
+
+namespace bo::rpc {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& what, const std::string& path) {
+  if (path.empty()) return absl::InvalidArgumentError("TLS " + what + ": not given");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError("TLS " + what + ": cannot read " + path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find("-----BEGIN ") == std::string::npos) {
+    return absl::NotFoundError("TLS " + what + ": no PEM in " + path);
+  }
+  return text;
+}
+
+}  // namespace
+
+absl::StatusOr<TlsMaterial> ReadTls(const TlsFiles& files) {
+  TlsMaterial tls;
+  auto ca = ReadPem("CA certificate", files.ca);
+  if (!ca.ok()) return ca.status();
+  auto cert = ReadPem("certificate", files.cert);
+  if (!cert.ok()) return cert.status();
+  auto key = ReadPem("private key", files.key);
+  if (!key.ok()) return key.status();
+  tls.ca_pem = *std::move(ca);
+  tls.cert_pem = *std::move(cert);
+  tls.key_pem = *std::move(key);
+  return tls;
+}
+
+std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsMaterial& tls) {
+  grpc::SslServerCredentialsOptions options(
+      GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = tls.ca_pem;
+  options.pem_key_cert_pairs.push_back({tls.key_pem, tls.cert_pem});
+  return grpc::SslServerCredentials(options);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> MutualTlsChannelCredentials(const TlsMaterial& tls) {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = tls.ca_pem;
+  options.pem_private_key = tls.key_pem;
+  options.pem_cert_chain = tls.cert_pem;
+  return grpc::SslCredentials(options);
+}
+
+}  // namespace bo::rpc

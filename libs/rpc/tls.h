@@ -1,0 +1,44 @@
+// Transport security for gRPC (DESIGN.md section 7, issue 8): TLS on every port, and mutual TLS,
+// so a server accepts only callers holding a certificate of the deployment's CA and a caller
+// talks only to a server holding one. deploy/local/pki makes the files for development.
+//
+//   auto tls = bo::rpc::ReadTls({"var/pki/ca.crt", "var/pki/boctl.crt", "var/pki/boctl.key"});
+//   auto channel = grpc::CreateChannel(addr, bo::rpc::MutualTlsChannelCredentials(*tls));
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+
+namespace bo::rpc {
+
+// Where the PEM files are.
+struct TlsFiles {
+  std::string ca;    // the CA that signs every certificate of the deployment
+  std::string cert;  // this process's certificate
+  std::string key;   // its private key
+  bool any() const { return !ca.empty() || !cert.empty() || !key.empty(); }
+};
+
+// The PEM text of the three files.
+struct TlsMaterial {
+  std::string ca_pem;
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// Reads all three. INVALID_ARGUMENT naming a missing one ("TLS private key: not given");
+// NOT_FOUND naming a file that cannot be read or holds no PEM.
+absl::StatusOr<TlsMaterial> ReadTls(const TlsFiles& files);
+
+// Server: presents the certificate; every caller must present one signed by the CA, checked
+// during the handshake (a caller without one never reaches a handler).
+std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsMaterial& tls);
+
+// Client: checks the server against the CA and presents the certificate.
+std::shared_ptr<grpc::ChannelCredentials> MutualTlsChannelCredentials(const TlsMaterial& tls);
+
+}  // namespace bo::rpc

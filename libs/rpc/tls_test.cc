@@ -1,0 +1,138 @@
+#include "libs/rpc/tls.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "libs/rpc/service_host.h"
+
+namespace bo::rpc {
+namespace {
+
+using grpc::health::v1::Health;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+// Two deployments' worth of certificates, made by the real deploy/local/pki: "ours" and a
+// stranger's, whose CA ours does not know.
+class MutualTls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                     ("bo-tls-test-" + std::to_string(::getpid())));
+    for (const char* who : {"ours", "stranger"}) {
+      const std::string cmd =
+          std::string(BO_PKI) + " " + (*dir_ / who).string() + " >/dev/null 2>&1";
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    }
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  static TlsFiles Files(const std::string& deployment, const std::string& name) {
+    const std::filesystem::path d = *dir_ / deployment;
+    return {(d / "ca.crt").string(), (d / (name + ".crt")).string(),
+            (d / (name + ".key")).string()};
+  }
+  static TlsMaterial Material(const std::string& deployment, const std::string& name) {
+    auto tls = ReadTls(Files(deployment, name));
+    EXPECT_TRUE(tls.ok()) << tls.status();
+    return tls.value_or(TlsMaterial{});
+  }
+
+  void SetUp() override {
+    ServiceConfig c;
+    c.name = "receiving";
+    c.grpc_addr = "127.0.0.1:0";
+    c.data_dir = "/tmp/unused";
+    c.tls = Files("ours", "receiving");
+    host_ = std::make_unique<ServiceHost>(c);
+    ASSERT_TRUE(host_->Start().ok());
+  }
+  void TearDown() override { host_->Shutdown(); }
+
+  // A health check over `credentials`: the status of the call.
+  grpc::Status Call(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                    const std::string& host = "localhost") {
+    auto stub = Health::NewStub(
+        grpc::CreateChannel(host + ":" + std::to_string(host_->port()), credentials));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    HealthCheckResponse resp;
+    return stub->Check(&ctx, HealthCheckRequest(), &resp);
+  }
+
+  static std::filesystem::path* dir_;
+  std::unique_ptr<ServiceHost> host_;
+};
+
+std::filesystem::path* MutualTls::dir_ = nullptr;
+
+TEST_F(MutualTls, AClientWithACertificateOfTheDeploymentIsServed) {
+  const grpc::Status s = Call(MutualTlsChannelCredentials(Material("ours", "tests")));
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // By address as well as by name: the certificates name IP 127.0.0.1 too.
+  EXPECT_TRUE(Call(MutualTlsChannelCredentials(Material("ours", "tests")), "127.0.0.1").ok());
+  // A peer service's certificate serves as a client certificate too.
+  EXPECT_TRUE(Call(MutualTlsChannelCredentials(Material("ours", "invoicing"))).ok());
+}
+
+TEST_F(MutualTls, APlaintextClientIsRefused) {
+  EXPECT_EQ(Call(grpc::InsecureChannelCredentials()).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(MutualTls, AClientWithoutACertificateIsRefused) {
+  TlsMaterial anonymous = Material("ours", "tests");
+  anonymous.cert_pem.clear();
+  anonymous.key_pem.clear();
+  EXPECT_EQ(Call(MutualTlsChannelCredentials(anonymous)).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(MutualTls, AClientCertificateOfAnotherCaIsRefused) {
+  TlsMaterial stranger = Material("stranger", "tests");
+  stranger.ca_pem = Material("ours", "tests").ca_pem;  // it trusts us; we do not trust it
+  EXPECT_EQ(Call(MutualTlsChannelCredentials(stranger)).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(MutualTls, AClientRefusesAServerItsCaDidNotSign) {
+  TlsMaterial wary = Material("ours", "tests");
+  wary.ca_pem = Material("stranger", "tests").ca_pem;
+  EXPECT_EQ(Call(MutualTlsChannelCredentials(wary)).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST(ReadTls, NamesWhatIsMissingOrUnreadable) {
+  const std::string kSomePem = "/etc/ssl/certs/ca-certificates.crt";
+  const absl::StatusOr<TlsMaterial> no_key = ReadTls({kSomePem, kSomePem, ""});
+  EXPECT_EQ(no_key.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(no_key.status().message()).find("TLS private key"), std::string::npos);
+  const absl::StatusOr<TlsMaterial> gone = ReadTls({"/nonexistent/ca.crt", "x", "y"});
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(std::string(gone.status().message()).find("/nonexistent/ca.crt"), std::string::npos);
+  const absl::StatusOr<TlsMaterial> not_pem = ReadTls({"/etc/hostname", "x", "y"});
+  EXPECT_EQ(not_pem.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(ServiceHostTransport, ServesPlaintextOnlyWhenAskedForAndNeverHalfOfEach) {
+  ServiceConfig c;
+  c.name = "test";
+  c.grpc_addr = "127.0.0.1:0";
+  c.data_dir = "/tmp/unused";
+  EXPECT_EQ(ServiceHost(c).Start().code(), absl::StatusCode::kFailedPrecondition);
+  c.tls.ca = "/etc/ssl/certs/ca-certificates.crt";
+  EXPECT_EQ(ServiceHost(c).Start().code(), absl::StatusCode::kFailedPrecondition);
+  c.insecure = true;
+  EXPECT_EQ(ServiceHost(c).Start().code(), absl::StatusCode::kFailedPrecondition);
+  c.tls = {};
+  ServiceHost plaintext(c);
+  EXPECT_TRUE(plaintext.Start().ok());
+  plaintext.Shutdown();
+}
+
+}  // namespace
+}  // namespace bo::rpc

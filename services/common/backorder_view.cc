@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <ctime>
-#include <string_view>
-#include <utility>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -95,24 +92,15 @@ std::string BecauseOf(const pb::EventEnvelope& e) {
 // The request limit (kMaxRequestQuantity): no event of ours moves or counts more.
 constexpr int64_t kMaxEventQuantity = 1'000'000'000;
 
-absl::Status CheckQuantityOf(const std::string& field, int64_t value) {
+// `payload``name` within 0..kMaxEventQuantity. Runs on every event a projection applies, so the
+// field's name is only put together for the error.
+absl::Status CheckQuantityOf(const char* payload, const char* name, int64_t value) {
   if (value >= 0 && value <= kMaxEventQuantity) return absl::OkStatus();
   return absl::OutOfRangeError(
-      absl::StrCat(field, " = ", value, " is outside 0..", kMaxEventQuantity));
+      absl::StrCat(payload, name, " = ", value, " is outside 0..", kMaxEventQuantity));
 }
 
-absl::Status CheckQuantitiesOf(const std::string& field, const pb::BackorderQuantities& q) {
-  const std::pair<const char*, int64_t> all[] = {{"back_ordered", q.back_ordered()},
-                                                 {"filled", q.filled()},
-                                                 {"invoiced", q.invoiced()},
-                                                 {"cancelled", q.cancelled()}};
-  for (const auto& [name, value] : all) {
-    if (absl::Status s = CheckQuantityOf(absl::StrCat(field, ".", name), value); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckTimeOf(const std::string& field, const google::protobuf::Timestamp& t) {
+absl::Status CheckTimeOf(const char* field, const google::protobuf::Timestamp& t) {
   using google::protobuf::util::TimeUtil;
   if (t.seconds() >= TimeUtil::kTimestampMinSeconds &&
       t.seconds() <= TimeUtil::kTimestampMaxSeconds && t.nanos() >= 0 && t.nanos() <= 999'999'999) {
@@ -125,40 +113,53 @@ absl::Status CheckTimeOf(const std::string& field, const google::protobuf::Times
 }  // namespace
 
 absl::Status CheckEventNumbers(const pb::EventEnvelope& e) {
-  std::vector<std::pair<std::string, int64_t>> quantities;
+  struct Quantity {
+    const char* name;
+    int64_t value;
+  };
+  const char* payload = nullptr;
+  Quantity own[2] = {};
+  int count = 0;
   const pb::BackorderQuantities* after = nullptr;
   switch (e.payload_case()) {
     case pb::EventEnvelope::kBackorderCreated:
-      quantities = {{"backorder_created.quantity", e.backorder_created().quantity()}};
+      payload = "backorder_created";
+      own[count++] = {".quantity", e.backorder_created().quantity()};
       break;
     case pb::EventEnvelope::kBackorderFilled:
-      quantities = {{"backorder_filled.quantity", e.backorder_filled().quantity()}};
+      payload = "backorder_filled";
+      own[count++] = {".quantity", e.backorder_filled().quantity()};
       after = &e.backorder_filled().quantities();
       break;
     case pb::EventEnvelope::kBackorderCancelled:
-      quantities = {
-          {"backorder_cancelled.quantity_cancelled", e.backorder_cancelled().quantity_cancelled()},
-          {"backorder_cancelled.filled_released", e.backorder_cancelled().filled_released()}};
+      payload = "backorder_cancelled";
+      own[count++] = {".quantity_cancelled", e.backorder_cancelled().quantity_cancelled()};
+      own[count++] = {".filled_released", e.backorder_cancelled().filled_released()};
       after = &e.backorder_cancelled().quantities();
       break;
     case pb::EventEnvelope::kBackorderInvoiced:
-      quantities = {{"backorder_invoiced.quantity", e.backorder_invoiced().quantity()}};
+      payload = "backorder_invoiced";
+      own[count++] = {".quantity", e.backorder_invoiced().quantity()};
       after = &e.backorder_invoiced().quantities();
       break;
     case pb::EventEnvelope::kLostSaleRecorded:
-      quantities = {{"lost_sale_recorded.quantity", e.lost_sale_recorded().quantity()}};
+      payload = "lost_sale_recorded";
+      own[count++] = {".quantity", e.lost_sale_recorded().quantity()};
       break;
     default:
       return absl::OkStatus();
   }
   if (absl::Status s = CheckTimeOf("occurred_at", e.occurred_at()); !s.ok()) return s;
-  for (const auto& [field, value] : quantities) {
-    if (absl::Status s = CheckQuantityOf(field, value); !s.ok()) return s;
+  for (int i = 0; i < count; ++i) {
+    if (absl::Status s = CheckQuantityOf(payload, own[i].name, own[i].value); !s.ok()) return s;
   }
-  if (after != nullptr) {
-    const std::string& payload =
-        e.GetDescriptor()->FindFieldByNumber(static_cast<int>(e.payload_case()))->name();
-    return CheckQuantitiesOf(absl::StrCat(payload, ".quantities"), *after);
+  if (after == nullptr) return absl::OkStatus();
+  const Quantity quantities[] = {{".quantities.back_ordered", after->back_ordered()},
+                                 {".quantities.filled", after->filled()},
+                                 {".quantities.invoiced", after->invoiced()},
+                                 {".quantities.cancelled", after->cancelled()}};
+  for (const Quantity& q : quantities) {
+    if (absl::Status s = CheckQuantityOf(payload, q.name, q.value); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

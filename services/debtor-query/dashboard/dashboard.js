@@ -30,6 +30,11 @@
   const integer = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleString("en"));
   const percent = (ratio) => (ratio === null || ratio === undefined ? "–" : (ratio * 100).toFixed(1) + "%");
   const days = (n) => (n === null || n === undefined ? "–" : n.toFixed(1));
+  // The text is rounded once, from the exact counts: the API's fill_rate (4 decimals) and
+  // averages (2 decimals) are already rounded, and rounding them again to the 1 decimal shown
+  // can land a step off (0.510526 -> 0.5105 -> "51.0%" instead of "51.1%").
+  const fillRateOf = (f) => (f.quantity && f.quantity.back_ordered > 0 ? f.quantity.filled / f.quantity.back_ordered : f.fill_rate);
+  const averageDays = (d) => (d && d.count > 0 ? d.seconds_total / d.count / 86400 : null);
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -93,11 +98,11 @@
     tile("tile-open", f.open, integer(f.open),
       integer(s.OPEN) + " open · " + integer(s.ON_ORDER) + " on order · " +
       integer(s.PARTLY_FILLED) + " part-filled · " + integer(s.FILLED) + " filled");
-    tile("tile-fill-rate", f.fill_rate, percent(f.fill_rate),
+    tile("tile-fill-rate", f.fill_rate, percent(fillRateOf(f)),
       integer(f.quantity.filled) + " of " + integer(f.quantity.back_ordered) + " units");
-    tile("tile-days-to-fill", f.days_to_fill.average, days(f.days_to_fill.average),
+    tile("tile-days-to-fill", f.days_to_fill.average, days(averageDays(f.days_to_fill)),
       "over " + integer(f.days_to_fill.count) + " filled");
-    tile("tile-days-to-invoice", f.days_to_invoice.average, days(f.days_to_invoice.average),
+    tile("tile-days-to-invoice", f.days_to_invoice.average, days(averageDays(f.days_to_invoice)),
       "over " + integer(f.days_to_invoice.count) + " invoiced");
     tile("tile-lost-sales", f.lost_sales.lines, integer(f.lost_sales.lines),
       integer(f.lost_sales.quantity) + " units not supplied");
@@ -202,7 +207,7 @@
         const colour = rate >= 0.9 ? "var(--good)" : rate >= 0.7 ? "var(--warn)" : "var(--bad)";
         g.appendChild(svg("rect", { x: labelWidth, y: y, width: Math.max(0, Math.min(1, rate)) * barWidth, height: barHeight, rx: 4, fill: colour }));
       }
-      g.appendChild(svg("text", { class: "total", x: width, y: y + barHeight * 0.72, "text-anchor": "end" }, percent(rate)));
+      g.appendChild(svg("text", { class: "total", x: width, y: y + barHeight * 0.72, "text-anchor": "end" }, percent(fillRateOf(b))));
       chart.appendChild(g);
     });
     host.appendChild(chart);

@@ -7,7 +7,8 @@ namespace bo::receiving {
 
 namespace {
 constexpr char kMarkerPrefix[] = "ledger/";
-}
+constexpr char kClosedPrefix[] = "closed_backorder/";
+}  // namespace
 
 std::string LedgerId(const std::string& branch_id, const std::string& part_number) {
   return absl::StrCat(kMarkerPrefix, branch_id, "/", part_number);
@@ -57,9 +58,18 @@ void LedgerRepository::Stage(LoadedLedger* ledger, Events events, absl::Time now
   for (Event& e : events) {
     Stamp(&e, ledger->id, ++ledger->version, now, caller, causation_id);
     ledger->state = Apply(std::move(ledger->state), e);
+    if (std::string closed = ClosedBy(ledger->state, e); !closed.empty()) {
+      commit->state.emplace_back(kClosedPrefix + closed, "");
+    }
     append->events.push_back(e.SerializeAsString());
     if (IsPublished(e)) commit->outbox.push_back(ToOutbox(kReceivingTopic, key, e, "receiving"));
   }
+}
+
+absl::StatusOr<bool> LedgerRepository::IsClosed(const std::string& backorder_id) {
+  auto value = store_->GetState(kClosedPrefix + backorder_id);
+  if (!value.ok()) return value.status();
+  return value->has_value();
 }
 
 void LedgerRepository::Remember(const LoadedLedger& ledger) {

@@ -4,6 +4,10 @@
 // and version of every ledger touched, so a command reads no events unless another writer
 // (there is none in one process) moved the stream on.
 //
+// A back order that closed at a ledger leaves its state (see StockLedgerState): Stage records
+// its id under "closed_backorder/<id>" in the same commit, and IsClosed answers from there for
+// the `closed` flag of the next command about it.
+//
 // The caller serialises work on one ledger (KeyedLocks on LedgerId) around Load, Stage, Commit
 // and Remember.
 #pragma once
@@ -43,6 +47,9 @@ class LedgerRepository {
   // marker), and advances `ledger` to the state and version after them.
   void Stage(LoadedLedger* ledger, Events events, absl::Time now, const Caller& caller,
              const std::string& causation_id, CommitRequest* commit);
+
+  // Whether `backorder_id` closed at its ledger (sets MarkClosed on the commands about it).
+  absl::StatusOr<bool> IsClosed(const std::string& backorder_id);
 
   // After a successful commit: cache the staged state.
   void Remember(const LoadedLedger& ledger);

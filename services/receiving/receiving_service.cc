@@ -340,7 +340,7 @@ grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
 }
 
 absl::Status ReceivingService::ReactOnLedger(const std::string& branch_id,
-                                             const std::string& part_number, const Command& command,
+                                             const std::string& part_number, const Command& about,
                                              const pb::EventEnvelope& cause,
                                              const std::string& reaction_id) {
   std::lock_guard lock(locks_.For(LedgerId(branch_id, part_number)));
@@ -348,6 +348,12 @@ absl::Status ReceivingService::ReactOnLedger(const std::string& branch_id,
   if (!done.ok() || *done) return done.status();
   auto ledger = ledgers_.Load(branch_id, part_number);
   if (!ledger.ok()) return ledger.status();
+  Command command = about;
+  if (std::string backorder = BackorderOf(command); !backorder.empty()) {
+    auto closed = ledgers_.IsClosed(backorder);
+    if (!closed.ok()) return closed.status();
+    if (*closed) MarkClosed(&command);
+  }
   auto events = Decide(ledger->state, command);
   if (!events.ok() && absl::IsNotFound(events.status()) &&
       std::holds_alternative<IssueHeld>(command)) {

@@ -59,10 +59,8 @@ std::string FormatUtc(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
 }
 
-void Close(StockLedgerState& s, std::vector<OpenBackorder>::iterator it) {
-  s.closed_backorders.insert(it->context.backorder_id());
-  s.backorders.erase(it);
-}
+// The caller records the id (ClosedBy); the state forgets the back order.
+void Close(StockLedgerState& s, std::vector<OpenBackorder>::iterator it) { s.backorders.erase(it); }
 
 void ApplyInPlace(StockLedgerState& s, const Event& e) {
   switch (e.payload_case()) {
@@ -132,7 +130,7 @@ void ApplyInPlace(StockLedgerState& s, const Event& e) {
     case Event::kBackorderCreated: {
       const pb::BackorderCreated& c = e.backorder_created();
       const std::string& id = c.context().backorder_id();
-      if (FindOpen(s, id) != s.backorders.end() || s.closed_backorders.contains(id)) break;
+      if (FindOpen(s, id) != s.backorders.end()) break;
       OpenBackorder b;
       b.context = c.context();
       b.created_at = FromProto(e.occurred_at());
@@ -410,8 +408,7 @@ class Decider {
     if (c.created_at == absl::InfiniteFuture() || c.created_at == absl::InfinitePast()) {
       return absl::InvalidArgumentError("created_at: must be a finite time");
     }
-    if (FindOpen(state_, ctx.backorder_id()) != nullptr ||
-        state_.closed_backorders.contains(ctx.backorder_id())) {
+    if (c.closed || FindOpen(state_, ctx.backorder_id()) != nullptr) {
       return Events{};  // already registered
     }
     Decision d(state_);
@@ -428,7 +425,7 @@ class Decider {
 
   absl::StatusOr<Events> operator()(const CancelBackorder& c) const {
     if (c.backorder_id.empty()) return absl::InvalidArgumentError("backorder_id: required");
-    if (state_.closed_backorders.contains(c.backorder_id)) return Events{};  // already closed
+    if (c.closed) return Events{};  // already closed
     const OpenBackorder* b = FindOpen(state_, c.backorder_id);
     if (b == nullptr) {
       return absl::NotFoundError(absl::StrCat("back order ", c.backorder_id, " is not known at ",
@@ -457,7 +454,7 @@ class Decider {
     if (c.backorder_id.empty()) return absl::InvalidArgumentError("backorder_id: required");
     if (absl::Status s = CheckInvoiceLine("invoice_id", c.invoice_id, c.line); !s.ok()) return s;
     if (absl::Status s = CheckQuantity("quantity", c.quantity); !s.ok()) return s;
-    if (state_.closed_backorders.contains(c.backorder_id)) {
+    if (c.closed) {
       return absl::FailedPreconditionError(
           absl::StrCat("back order ", c.backorder_id, " is closed (cancelled or fully invoiced)"));
     }
@@ -549,7 +546,6 @@ absl::Status CheckInvariants(const StockLedgerState& s) {
     if (i > 0 && !FifoBefore(s.backorders[i - 1], b)) {
       return broken("back order ", id, " is out of FIFO order or duplicated");
     }
-    if (s.closed_backorders.contains(id)) return broken("back order ", id, " is open and closed");
     ready += q.ready();
   }
   if (ready != s.filled_not_invoiced) {
@@ -557,6 +553,32 @@ absl::Status CheckInvariants(const StockLedgerState& s) {
                   ready);
   }
   return absl::OkStatus();
+}
+
+std::string BackorderOf(const Command& command) {
+  if (const auto* c = std::get_if<RegisterBackorder>(&command)) return c->context.backorder_id();
+  if (const auto* c = std::get_if<CancelBackorder>(&command)) return c->backorder_id;
+  if (const auto* c = std::get_if<IssueBackorder>(&command)) return c->backorder_id;
+  return "";
+}
+
+void MarkClosed(Command* command) {
+  std::visit(
+      [](auto& c) {
+        if constexpr (requires { c.closed; }) c.closed = true;
+      },
+      *command);
+}
+
+std::string ClosedBy(const StockLedgerState& after, const Event& event) {
+  if (event.payload_case() == Event::kBackorderCancelled) {
+    return event.backorder_cancelled().context().backorder_id();
+  }
+  if (event.payload_case() == Event::kStockIssued) {
+    const std::string& id = event.stock_issued().backorder_id();
+    if (!id.empty() && FindOpen(after, id) == nullptr) return id;
+  }
+  return "";
 }
 
 bool IsPublished(const Event& event) {
@@ -584,7 +606,6 @@ std::string DebugString(const StockLedgerState& s) {
                     " kind=", pb::InvoiceKind_Name(c.invoice_kind()), " supplier=", c.supplier_id(),
                     " price=", c.unit_price().minor_units(), " ", c.unit_price().currency(), "\n");
   }
-  for (const std::string& id : s.closed_backorders) absl::StrAppend(&out, "  closed ", id, "\n");
   return out;
 }
 

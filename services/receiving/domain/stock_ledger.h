@@ -11,7 +11,6 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -96,8 +95,10 @@ struct StockLedgerState {
   std::map<HoldKey, Hold> holds;
   // Open back orders, oldest first: ordered by (created_at, backorder_id).
   std::vector<OpenBackorder> backorders;
-  // Back orders that were cancelled or fully invoiced here; registering them again does nothing.
-  std::set<std::string> closed_backorders;
+  // Back orders that were cancelled or fully invoiced here are not in the state: they would grow
+  // it with every back order the (branch, part) ever had, and a state is copied per command. The
+  // caller keeps their ids (ClosedBy says which event closed one) and tells Decide through the
+  // `closed` flag of the commands about one back order (BackorderOf, MarkClosed).
 };
 
 // ---- Commands ----
@@ -153,22 +154,26 @@ struct RegisterBackorder {
   backorder::v1::BackorderContext context;  // branch and part must be this ledger's
   int64_t quantity = 0;                     // back-ordered quantity
   absl::Time created_at;                    // when the back order was created
+  bool closed = false;                      // it closed here before (see StockLedgerState)
 };
 
 // Reaction to BackorderCancelled: its filled, not invoiced stock returns to free stock and fills
 // the next waiting back orders. A closed back order emits nothing; an unknown one is NOT_FOUND.
 struct CancelBackorder {
   std::string backorder_id;
-  std::string reason;  // optional; goes into the envelope's `reason`
+  std::string reason;   // optional; goes into the envelope's `reason`
+  bool closed = false;  // it closed here before (see StockLedgerState)
 };
 
 // Reaction to BackorderInvoiced: stock filled for the back order leaves the branch on the
 // invoicing invoice. At most filled - invoiced.
+// A closed back order is FAILED_PRECONDITION.
 struct IssueBackorder {
   std::string backorder_id;
   std::string invoice_id;  // the invoice that took the stock
   int32_t line = 0;
   int64_t quantity = 0;
+  bool closed = false;  // it closed here before (see StockLedgerState)
 };
 
 using Command = std::variant<AdjustStock, ReceiveStock, HoldStock, ReleaseHold, ExpireHolds,
@@ -196,6 +201,18 @@ StockLedgerState ApplyAll(StockLedgerState state, const Events& events);
 // quantities consistent and for this branch and part, the queue in FIFO order without duplicates.
 // Holds after every event, not only between commands. INTERNAL naming the broken rule otherwise.
 absl::Status CheckInvariants(const StockLedgerState& state);
+
+// The back order a RegisterBackorder, CancelBackorder or IssueBackorder is about; "" for the
+// other commands.
+std::string BackorderOf(const Command& command);
+
+// Sets `closed` on a command about one back order (nothing on the others): the caller's record
+// says that back order closed here before.
+void MarkClosed(Command* command);
+
+// The back order `event` closed (cancelled, or fully invoiced), or "" when it closed none. `after`
+// is the state with `event` applied. The caller records the id, in the same commit as the event.
+std::string ClosedBy(const StockLedgerState& after, const Event& event);
 
 // Whether the wiring publishes `event` on the receiving topic. False for the ledger's records of
 // the invoicing events it reacted to (BackorderCreated, BackorderCancelled): they are kept in the

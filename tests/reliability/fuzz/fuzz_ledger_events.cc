@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -54,9 +55,10 @@ class Receiving {
   }
 
   // Decides `command` on the ledger of (branch, part) and applies what it decided.
-  absl::Status Run(const std::string& branch, const std::string& part,
-                   const rcv::Command& command) {
+  absl::Status Run(const std::string& branch, const std::string& part, const rcv::Command& about) {
     Ledger& ledger = For(branch, part);
+    rcv::Command command = about;
+    if (closed_.contains(rcv::BackorderOf(command))) rcv::MarkClosed(&command);
     absl::StatusOr<rcv::Events> events = rcv::Decide(ledger.state, command);
     if (!events.ok()) {
       const absl::StatusCode code = events.status().code();
@@ -69,6 +71,7 @@ class Receiving {
     }
     for (const rcv::Event& e : *events) {
       ledger.state = rcv::Apply(std::move(ledger.state), e);
+      if (std::string id = rcv::ClosedBy(ledger.state, e); !id.empty()) closed_.insert(id);
       if (absl::Status s = rcv::CheckInvariants(ledger.state); !s.ok()) {
         Fail(absl::StrCat(s.ToString(), "\n  after ", e.ShortDebugString(), "\n",
                           rcv::DebugString(ledger.state)));
@@ -78,7 +81,9 @@ class Receiving {
     // A reaction that slips past the consumer's dedupe meets a ledger that already knows it.
     if (std::holds_alternative<rcv::RegisterBackorder>(command) ||
         std::holds_alternative<rcv::CancelBackorder>(command)) {
-      auto again = rcv::Decide(ledger.state, command);
+      rcv::Command repeat = about;
+      if (closed_.contains(rcv::BackorderOf(repeat))) rcv::MarkClosed(&repeat);
+      auto again = rcv::Decide(ledger.state, repeat);
       if (!again.ok() || !again->empty()) {
         Fail(absl::StrCat(
             "a repeated registration or cancellation decided something: ",
@@ -183,6 +188,7 @@ class Receiving {
 
   absl::Time now_ = kStart;
   std::map<std::pair<std::string, std::string>, Ledger> ledgers_;
+  std::set<std::string> closed_;  // as receiving's repository records them (ClosedBy)
 };
 
 }  // namespace

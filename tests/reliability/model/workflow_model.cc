@@ -818,12 +818,15 @@ rcv::StockLedgerState& Workflow::Ledger(const std::string& branch, const std::st
 }
 
 absl::Status Workflow::RunLedger(const std::string& branch, const std::string& part,
-                                 const rcv::Command& command) {
+                                 const rcv::Command& about) {
   rcv::StockLedgerState& ledger = Ledger(branch, part);
+  rcv::Command command = about;
+  if (closed_backorders_.contains(rcv::BackorderOf(command))) rcv::MarkClosed(&command);
   auto events = rcv::Decide(ledger, command);
   if (!events.ok()) return events.status();
   for (rcv::Event& e : *events) {
     ledger = rcv::Apply(std::move(ledger), e);
+    if (std::string id = rcv::ClosedBy(ledger, e); !id.empty()) closed_backorders_.insert(id);
     if (absl::Status s = rcv::CheckInvariants(ledger); !s.ok()) {
       broken_.push_back(absl::StrCat(s.ToString(), " after ", e.ShortDebugString()));
     }
@@ -1143,7 +1146,7 @@ std::vector<std::string> Workflow::Violations() const {
              " in the views but back_ordered ", open->quantities.back_ordered, " filled ",
              open->quantities.filled, " invoiced ", open->quantities.invoiced, " in the ledger");
       }
-    } else if (s.closed_backorders.contains(id)) {
+    } else if (closed_backorders_.contains(id)) {
       if (!Final(v.state()))
         fail("back order ", id, " is closed in the ledger but ", StateName(v.state()));
     } else {

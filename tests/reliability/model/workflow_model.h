@@ -196,6 +196,7 @@ class Workflow {
   // receiving
   std::map<std::string, backorder::v1::Part> parts_;
   std::map<LedgerKey, receiving::StockLedgerState> ledgers_;
+  std::set<std::string> closed_backorders_;  // as receiving's repository records them (ClosedBy)
   std::map<LedgerKey, Flow> flows_;
   std::set<std::string> creditor_invoices_;
   // invoicing

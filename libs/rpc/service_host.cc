@@ -55,6 +55,9 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
   config.tls.cert = EnvOr("BO_TLS_CERT", "");
   config.tls.key = EnvOr("BO_TLS_KEY", "");
   config.insecure = EnvOr("BO_INSECURE", "") == "1";
+  config.token_key = EnvOr("BO_TOKEN_KEY", "");
+  config.token_issuer = EnvOr("BO_TOKEN_ISSUER", config.token_issuer);
+  config.token_audience = EnvOr("BO_TOKEN_AUDIENCE", config.token_audience);
   app.add_option("--http-addr", config.http_addr,
                  "HTTP listen address host:port for /metrics, /healthz, /readyz (env "
                  "BO_HTTP_ADDR; default: the gRPC host, port + 1000)");
@@ -68,7 +71,15 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
                  "this service's certificate, PEM (env BO_TLS_CERT)");
   app.add_option("--tls-key", config.tls.key, "its private key, PEM (env BO_TLS_KEY)");
   app.add_flag("--insecure", config.insecure,
-               "plaintext gRPC without TLS, for local development only (env BO_INSECURE=1)");
+               "plaintext gRPC without TLS or tokens, for local development only (env "
+               "BO_INSECURE=1)");
+  app.add_option("--token-key", config.token_key,
+                 "public key bearer tokens are signed with, PEM; required with TLS (env "
+                 "BO_TOKEN_KEY)");
+  app.add_option("--token-issuer", config.token_issuer,
+                 "the issuer tokens must name (env BO_TOKEN_ISSUER)");
+  app.add_option("--token-audience", config.token_audience,
+                 "the audience tokens must name (env BO_TOKEN_AUDIENCE)");
   // CLI11 reports through exceptions; they stop here and become a status.
   try {
     app.parse(argc, argv);
@@ -97,6 +108,11 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
   }
   if (absl::Status s = CheckTransport(config); !s.ok()) {
     return absl::InvalidArgumentError(std::string(s.message()));
+  }
+  if (!config.insecure && config.token_key.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs --token-key too: every call carries a bearer token (deploy/local/pki makes "
+        "jwt.pub); no tokens only with --insecure");
   }
   return config;
 }

@@ -44,6 +44,12 @@ struct ServiceConfig {
   TlsFiles tls;
   // Plaintext gRPC, for local development only; announced loudly at start. Never with `tls`.
   bool insecure = false;
+  // Bearer tokens, required on every call with TLS: the public key (PEM file) they are signed
+  // with, and the issuer and audience they must name. What a token allows is the service's
+  // policy; this lib only carries the settings.
+  std::string token_key;
+  std::string token_issuer = "backorders-dev";
+  std::string token_audience = "backorders";
 };
 
 // Reads the configuration from flags, falling back to the environment, then defaults:
@@ -57,6 +63,9 @@ struct ServiceConfig {
 //   --tls-cert         BO_TLS_CERT         (none) this service's certificate, PEM
 //   --tls-key          BO_TLS_KEY          (none) its private key, PEM
 //   --insecure         BO_INSECURE=1       plaintext instead; one of the two is required
+//   --token-key        BO_TOKEN_KEY        (none) bearer tokens' public key, PEM; required with TLS
+//   --token-issuer     BO_TOKEN_ISSUER     backorders-dev
+//   --token-audience   BO_TOKEN_AUDIENCE   backorders
 // A bad flag is INVALID_ARGUMENT with the usage text; --help is CANCELLED with the usage text
 // (print it and exit 0).
 absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int default_port,

@@ -133,7 +133,7 @@ TEST(ParseServiceConfig, FlagsOverrideEnvironmentOverrideDefaults) {
   ::unsetenv("BO_INSECURE");
 }
 
-TEST(ParseServiceConfig, WantsTlsFilesOrAnExplicitInsecure) {
+TEST(ParseServiceConfig, WantsTlsFilesAndATokenKeyOrAnExplicitInsecure) {
   const char* none[] = {"bo-test"};
   const auto plain = ParseServiceConfig("test", 5000, 1, const_cast<char**>(none));
   EXPECT_EQ(plain.status().code(), absl::StatusCode::kInvalidArgument);
@@ -142,10 +142,19 @@ TEST(ParseServiceConfig, WantsTlsFilesOrAnExplicitInsecure) {
   const auto i = ParseServiceConfig("test", 5000, 2, const_cast<char**>(insecure));
   ASSERT_TRUE(i.ok()) << i.status();
   EXPECT_TRUE(i->insecure);
-  const char* tls[] = {"bo-test", "--tls-ca", "a", "--tls-cert", "b", "--tls-key", "c"};
-  const auto t = ParseServiceConfig("test", 5000, 7, const_cast<char**>(tls));
+  const char* tls[] = {"bo-test", "--tls-ca",         "a",           "--tls-cert",
+                       "b",       "--tls-key",        "c",           "--token-key",
+                       "jwt.pub", "--token-audience", "dealer-group"};
+  const auto t = ParseServiceConfig("test", 5000, 11, const_cast<char**>(tls));
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->tls.cert, "b");
+  EXPECT_EQ(t->token_key, "jwt.pub");
+  EXPECT_EQ(t->token_issuer, "backorders-dev");
+  EXPECT_EQ(t->token_audience, "dealer-group");
+  // TLS without tokens would let any holder of a certificate act as anyone.
+  const auto no_tokens = ParseServiceConfig("test", 5000, 7, const_cast<char**>(tls));
+  EXPECT_EQ(no_tokens.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(no_tokens.status().message()).find("--token-key"), std::string::npos);
   const char* half[] = {"bo-test", "--tls-ca", "a", "--tls-cert", "b"};
   EXPECT_EQ(ParseServiceConfig("test", 5000, 5, const_cast<char**>(half)).status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -12,14 +12,6 @@
 namespace bo {
 namespace {
 
-std::string Metadata(const grpc::ServerContext* context, const char* name) {
-  if (context == nullptr) return {};
-  const auto& md = context->client_metadata();
-  auto it = md.find(name);
-  if (it == md.end()) return {};
-  return std::string(it->second.data(), it->second.size());
-}
-
 bool IsIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || c == '.' || c == ':';
@@ -45,15 +37,6 @@ std::string AnswerKey(std::string_view method, const std::string& request_id) {
 }
 
 }  // namespace
-
-Caller CallerOf(const grpc::ServerContext* context, const std::string& request_id) {
-  Caller c{Metadata(context, "bo-actor"), Metadata(context, "bo-role"),
-           Metadata(context, "bo-correlation-id")};
-  if (c.subject.empty()) c.subject = "anonymous";
-  if (c.role.empty()) c.role = "clerk";
-  if (c.correlation_id.empty()) c.correlation_id = request_id;
-  return c;
-}
 
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;

@@ -35,16 +35,17 @@ namespace bo {
 // The largest quantity a request may carry; keeps every sum far from int64 overflow.
 inline constexpr int64_t kMaxRequestQuantity = 1'000'000'000;
 
-// Who is calling, as events record it (DESIGN.md section 3). Until bearer tokens arrive
-// (issue 8) callers name themselves in gRPC metadata: `bo-actor` (e.g. "clerk:anna@branch-01"),
-// `bo-role` ("clerk", "manager", ...) and `bo-correlation-id`; missing ones default to
-// "anonymous", "clerk" and the request id.
+// Who is calling, as events record it (DESIGN.md section 3). Only Access::Admit
+// (services/common/access.h) makes one for a call, from a verified bearer token; reactions make
+// their own ("svc:<service>").
 struct Caller {
   std::string subject;
   std::string role;
   std::string correlation_id;
+  std::vector<std::string> branches;  // the branches the caller acts for,
+  bool all_branches = true;           // unless it acts for all of them
+  std::string authorization;          // the caller's "Bearer ..." value, relayed to peer services
 };
-Caller CallerOf(const grpc::ServerContext* context, const std::string& request_id);
 
 // absl::Status -> grpc::Status, with a google.rpc.Status in the `grpc-status-details-bin`
 // trailer: INVALID_ARGUMENT whose message reads "field: reason" carries a BadRequest naming the

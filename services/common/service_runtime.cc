@@ -6,7 +6,9 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "backorder/v1/events.pb.h"
@@ -37,6 +39,21 @@ kafka::RecordHandler WithEventCorrelation(kafka::RecordHandler handler) {
       };
 }
 
+// Tokens signed with the key in `config.token_key`, naming its issuer and audience.
+absl::StatusOr<std::shared_ptr<const Access>> ReadAccess(const rpc::ServiceConfig& config) {
+  std::ifstream in(config.token_key, std::ios::binary);
+  std::stringstream pem;
+  pem << in.rdbuf();
+  if (!in.good() || pem.str().empty()) {
+    return absl::FailedPreconditionError("cannot read --token-key " + config.token_key);
+  }
+  AccessOptions options;
+  options.tokens.public_key_pem = pem.str();
+  options.tokens.issuer = config.token_issuer;
+  options.tokens.audience = config.token_audience;
+  return Access::WithTokens(std::move(options));
+}
+
 }  // namespace
 
 std::unique_ptr<ServiceRuntime> ServiceRuntime::Open(const std::string& name, int default_port,
@@ -54,6 +71,19 @@ std::unique_ptr<ServiceRuntime> ServiceRuntime::Open(const std::string& name, in
 
   auto runtime = std::unique_ptr<ServiceRuntime>(new ServiceRuntime());
   runtime->config_ = *config;
+  if (config->insecure) {
+    spdlog::warn(
+        "*** INSECURE: no bearer tokens are checked; callers name themselves "
+        "(--insecure, development only) ***");
+    runtime->access_ = Access::Insecure();
+  } else {
+    auto access = ReadAccess(*config);
+    if (!access.ok()) {
+      spdlog::critical("cannot check bearer tokens: {}", access.status().ToString());
+      std::exit(2);
+    }
+    runtime->access_ = std::move(*access);
+  }
   auto db = Database::Open(config->data_dir);
   if (!db.ok()) {
     spdlog::critical("cannot open {}: {}", config->data_dir, db.status().ToString());

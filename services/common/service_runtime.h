@@ -28,6 +28,7 @@
 #include "libs/metrics/registry.h"
 #include "libs/rpc/service_host.h"
 #include "libs/store/event_store.h"
+#include "services/common/access.h"
 
 namespace bo {
 
@@ -48,6 +49,8 @@ class ServiceRuntime {
   Database* database() { return db_.get(); }
   EventStore* store() { return store_.get(); }
   const rpc::ServiceConfig& config() const { return config_; }
+  // Who may call what (access.h): bearer tokens, or nothing checked with --insecure.
+  std::shared_ptr<const Access> access() const { return access_; }
   // The figures on /metrics; add the service's own before Run().
   metrics::Registry* metrics() { return &metrics_; }
   // The HTTP server of /metrics and the probes; add routes before Run().
@@ -70,6 +73,7 @@ class ServiceRuntime {
   void AddProbes();
 
   rpc::ServiceConfig config_;
+  std::shared_ptr<const Access> access_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<EventStore> store_;
   metrics::Registry metrics_;

@@ -35,7 +35,7 @@ std::string_view DebtorPartOfReadyKey(std::string_view key) {
 
 // ---- Debtor commands ----
 
-absl::Status DebtorQueryService::WriteDebtor(grpc::ServerContext* context, const char* method,
+absl::Status DebtorQueryService::WriteDebtor(const Caller& caller, const char* method,
                                              const std::string& request_id,
                                              const pb::Debtor& debtor, bool must_exist,
                                              pb::Debtor* response) {
@@ -62,7 +62,6 @@ absl::Status DebtorQueryService::WriteDebtor(grpc::ServerContext* context, const
   if (!version.ok()) return version.status();
 
   const absl::Time now = clock_();
-  const Caller caller = CallerOf(context, request_id);
   pb::Debtor record = debtor;
   *record.mutable_updated_at() = ToProto(now);
   record.set_updated_by(caller.subject);
@@ -80,22 +79,28 @@ absl::Status DebtorQueryService::WriteDebtor(grpc::ServerContext* context, const
 grpc::Status DebtorQueryService::CreateDebtor(grpc::ServerContext* context,
                                               const pb::CreateDebtorRequest* request,
                                               pb::Debtor* response) {
-  return ToGrpc(WriteDebtor(context, "CreateDebtor", request->request_id(), request->debtor(),
+  auto admitted = access_->Admit(context, *request);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
+  return ToGrpc(WriteDebtor(*admitted, "CreateDebtor", request->request_id(), request->debtor(),
                             /*must_exist=*/false, response));
 }
 
 grpc::Status DebtorQueryService::UpdateDebtor(grpc::ServerContext* context,
                                               const pb::UpdateDebtorRequest* request,
                                               pb::Debtor* response) {
-  return ToGrpc(WriteDebtor(context, "UpdateDebtor", request->request_id(), request->debtor(),
+  auto admitted = access_->Admit(context, *request);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
+  return ToGrpc(WriteDebtor(*admitted, "UpdateDebtor", request->request_id(), request->debtor(),
                             /*must_exist=*/true, response));
 }
 
 // ---- Debtor queries ----
 
-grpc::Status DebtorQueryService::GetDebtor(grpc::ServerContext*,
+grpc::Status DebtorQueryService::GetDebtor(grpc::ServerContext* context,
                                            const pb::GetDebtorRequest* request,
                                            pb::Debtor* response) {
+  auto admitted = access_->Admit(context, *request);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckId("debtor_id", request->debtor_id()); !s.ok()) return ToGrpc(s);
   SnapshotReader reader(store_->database());
   auto debtor = LoadDebtor(&reader, request->debtor_id());
@@ -107,9 +112,11 @@ grpc::Status DebtorQueryService::GetDebtor(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status DebtorQueryService::ListDebtors(grpc::ServerContext*,
+grpc::Status DebtorQueryService::ListDebtors(grpc::ServerContext* context,
                                              const pb::ListDebtorsRequest* request,
                                              pb::ListDebtorsResponse* response) {
+  auto admitted = access_->Admit(context, *request);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   auto size = PageSize(request->page_size());
   if (!size.ok()) return ToGrpc(size.status());
   auto start = PageStart(request->page_token(), kDebtorPrefix);
@@ -126,9 +133,11 @@ grpc::Status DebtorQueryService::ListDebtors(grpc::ServerContext*,
 
 // ---- Back-order queries ----
 
-grpc::Status DebtorQueryService::ListReadyToInvoice(grpc::ServerContext*,
+grpc::Status DebtorQueryService::ListReadyToInvoice(grpc::ServerContext* context,
                                                     const pb::ListReadyToInvoiceRequest* request,
                                                     pb::ListReadyToInvoiceResponse* response) {
+  auto admitted = access_->Admit(context, *request);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   const std::string& branch = request->branch_id();
   const std::string& debtor = request->debtor_id();
   if (auto s = FirstError({CheckId("branch_id", branch, /*required=*/false),
@@ -183,9 +192,11 @@ grpc::Status DebtorQueryService::ListReadyToInvoice(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status DebtorQueryService::ListBackorders(grpc::ServerContext*,
+grpc::Status DebtorQueryService::ListBackorders(grpc::ServerContext* context,
                                                 const pb::ListBackordersRequest* request,
                                                 pb::ListBackordersResponse* response) {
+  auto admitted = access_->Admit(context, *request);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   auto filter = FilterOf(*request);
   if (!filter.ok()) return ToGrpc(filter.status());
   auto size = PageSize(request->page_size());
@@ -240,9 +251,11 @@ grpc::Status DebtorQueryService::ListBackorders(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status DebtorQueryService::GetBackorderHistory(grpc::ServerContext*,
+grpc::Status DebtorQueryService::GetBackorderHistory(grpc::ServerContext* context,
                                                      const pb::GetBackorderHistoryRequest* request,
                                                      pb::BackorderHistory* response) {
+  auto admitted = access_->Admit(context, *request);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   const std::string& id = request->backorder_id();
   if (auto s = CheckId("backorder_id", id); !s.ok()) return ToGrpc(s);
   SnapshotReader reader(store_->database());

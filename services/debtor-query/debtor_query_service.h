@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "backorder/v1/debtor_query_service.grpc.pb.h"
 #include "libs/store/event_store.h"
+#include "services/common/access.h"
 #include "services/common/command_support.h"
 
 namespace bo::debtor_query {
@@ -20,11 +21,12 @@ class DebtorQueryService final : public backorder::v1::DebtorQueryService::Servi
  public:
   using Clock = std::function<absl::Time()>;
 
-  // `store` must outlive the service. `clock` gives commit times and the "now" that back-order
-  // ages are measured against (tests pass a fixed one).
-  explicit DebtorQueryService(
-      EventStore* store, Clock clock = [] { return absl::Now(); })
-      : store_(store), clock_(std::move(clock)) {}
+  // `store` must outlive the service; `access` admits every call (access.h). `clock` gives commit
+  // times and the "now" that back-order ages are measured against (tests pass a fixed one).
+  DebtorQueryService(
+      EventStore* store, std::shared_ptr<const Access> access,
+      Clock clock = [] { return absl::Now(); })
+      : store_(store), access_(std::move(access)), clock_(std::move(clock)) {}
 
   grpc::Status CreateDebtor(grpc::ServerContext* context,
                             const backorder::v1::CreateDebtorRequest* request,
@@ -50,11 +52,12 @@ class DebtorQueryService final : public backorder::v1::DebtorQueryService::Servi
 
  private:
   // Create (`must_exist` false) and Update (true) differ only in that precondition.
-  absl::Status WriteDebtor(grpc::ServerContext* context, const char* method,
-                           const std::string& request_id, const backorder::v1::Debtor& debtor,
-                           bool must_exist, backorder::v1::Debtor* response);
+  absl::Status WriteDebtor(const Caller& caller, const char* method, const std::string& request_id,
+                           const backorder::v1::Debtor& debtor, bool must_exist,
+                           backorder::v1::Debtor* response);
 
   EventStore* store_;
+  std::shared_ptr<const Access> access_;
   Clock clock_;
   KeyedLocks locks_;
 };

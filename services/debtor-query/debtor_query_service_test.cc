@@ -87,7 +87,8 @@ class DebtorQueryServiceTest : public ::testing::Test {
 
   TempDatabase db_{"service"};
   ReadModelProjection projection_{db_.db()};
-  DebtorQueryService service_{db_.store(), [] { return FromProto(Day(kNowDay)); }};
+  DebtorQueryService service_{db_.store(), Access::Insecure(),
+                              [] { return FromProto(Day(kNowDay)); }};
 };
 
 // ---- Debtors ----

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   bo::debtor_query::ReadModelProjection projection(db);
-  bo::debtor_query::DebtorQueryService service(runtime->store());
+  bo::debtor_query::DebtorQueryService service(runtime->store(), runtime->access());
 
   bo::debtor_query::AddFigureCollector(runtime->metrics(), db);
 

@@ -17,6 +17,7 @@
 #include "backorder/v1/receiving_service.grpc.pb.h"
 #include "libs/kafka/exactly_once_consumer.h"
 #include "libs/store/event_store.h"
+#include "services/common/access.h"
 #include "services/common/command_support.h"
 #include "services/invoicing/domain/invoice.h"
 
@@ -24,8 +25,10 @@ namespace bo::invoicing {
 
 class InvoicingService final : public backorder::v1::InvoicingService::Service {
  public:
-  // `receiving` is the channel to the receiving service (for holds).
-  InvoicingService(EventStore* store, std::shared_ptr<grpc::ChannelInterface> receiving);
+  // `receiving` is the channel to the receiving service (for holds); `access` admits every call
+  // (services/common/access.h).
+  InvoicingService(EventStore* store, std::shared_ptr<grpc::ChannelInterface> receiving,
+                   std::shared_ptr<const Access> access);
 
   grpc::Status CreateInvoice(grpc::ServerContext* ctx,
                              const backorder::v1::CreateInvoiceRequest* req,
@@ -91,6 +94,7 @@ class InvoicingService final : public backorder::v1::InvoicingService::Service {
                            const std::string& request_id, google::protobuf::Message* response);
 
   EventStore* store_;
+  std::shared_ptr<const Access> access_;
   std::unique_ptr<backorder::v1::ReceivingService::Stub> receiving_;
   KeyedLocks invoice_locks_;
   // By back-order id, taken (after an invoice's lock) around every change of a back-order view.

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "invoicing: preparing the ready index: %s\n", s.ToString().c_str());
     return 1;
   }
-  bo::invoicing::InvoicingService service(runtime->store(), channel);
+  bo::invoicing::InvoicingService service(runtime->store(), channel, runtime->access());
   return runtime->Run({{"invoicing.reactions",
                         {bo::kDebtorQueryTopic, bo::kReceivingTopic, bo::kPurchasingTopic},
                         [&service](const bo::kafka::ConsumedRecord& r, rocksdb::WriteBatch*) {

@@ -79,8 +79,9 @@ absl::StatusOr<std::optional<Message>> Load(EventStore* store, const std::string
 
 }  // namespace
 
-PurchasingService::PurchasingService(EventStore* store, Clock clock)
-    : store_(store), clock_(std::move(clock)) {}
+PurchasingService::PurchasingService(EventStore* store, std::shared_ptr<const Access> access,
+                                     Clock clock)
+    : store_(store), access_(std::move(access)), clock_(std::move(clock)) {}
 
 absl::StatusOr<std::optional<pb::StockOrder>> PurchasingService::LoadOrder(const std::string& id) {
   return Load<pb::StockOrder>(store_, OrderKey(id));
@@ -111,6 +112,8 @@ absl::Status PurchasingService::SaveDraft(const pb::StockOrder& order, const std
 grpc::Status PurchasingService::CreateStockOrder(grpc::ServerContext* ctx,
                                                  const pb::CreateStockOrderRequest* req,
                                                  pb::StockOrder* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   std::lock_guard lock(counter_locks_.For(req->branch_id()));
   auto done = PreviousAnswer(store_, "CreateStockOrder", req->request_id(), resp);
@@ -129,8 +132,7 @@ grpc::Status PurchasingService::CreateStockOrder(grpc::ServerContext* ctx,
     return ToGrpc(absl::FailedPreconditionError(
         absl::StrCat("branch ", req->branch_id(), " has used up its stock order numbers")));
   }
-  const pb::StockOrder order =
-      NewStockOrder(id, *req, CallerOf(ctx, req->request_id()).subject, clock_());
+  const pb::StockOrder order = NewStockOrder(id, *req, admitted->subject, clock_());
 
   CommitRequest commit;
   commit.state.emplace_back(OrderKey(id), order.SerializeAsString());
@@ -140,9 +142,11 @@ grpc::Status PurchasingService::CreateStockOrder(grpc::ServerContext* ctx,
   return ToGrpc(CommitWithAnswer(store_, &commit, "CreateStockOrder", req->request_id(), resp));
 }
 
-grpc::Status PurchasingService::AddBackorderLines(grpc::ServerContext*,
+grpc::Status PurchasingService::AddBackorderLines(grpc::ServerContext* ctx,
                                                   const pb::AddBackorderLinesToOrderRequest* req,
                                                   pb::StockOrder* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   std::lock_guard lock(order_locks_.For(req->stock_order_id()));
   auto done = PreviousAnswer(store_, "AddBackorderLines", req->request_id(), resp);
@@ -166,9 +170,11 @@ grpc::Status PurchasingService::AddBackorderLines(grpc::ServerContext*,
   return ToGrpc(SaveDraft(*changed, "AddBackorderLines", req->request_id(), resp));
 }
 
-grpc::Status PurchasingService::AddStockLine(grpc::ServerContext*,
+grpc::Status PurchasingService::AddStockLine(grpc::ServerContext* ctx,
                                              const pb::AddStockLineRequest* req,
                                              pb::StockOrder* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   std::lock_guard lock(order_locks_.For(req->stock_order_id()));
   auto done = PreviousAnswer(store_, "AddStockLine", req->request_id(), resp);
@@ -185,6 +191,8 @@ grpc::Status PurchasingService::AddStockLine(grpc::ServerContext*,
 grpc::Status PurchasingService::FinaliseStockOrder(grpc::ServerContext* ctx,
                                                    const pb::FinaliseStockOrderRequest* req,
                                                    pb::StockOrder* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   std::lock_guard lock(order_locks_.For(req->stock_order_id()));
   auto done = PreviousAnswer(store_, "FinaliseStockOrder", req->request_id(), resp);
@@ -212,8 +220,7 @@ grpc::Status PurchasingService::FinaliseStockOrder(grpc::ServerContext* ctx,
   if (!placement.ok()) return ToGrpc(placement.status());
 
   const std::string& id = draft->stock_order_id();
-  Stamp(&placement->event, OrderStream(id), 1, now, CallerOf(ctx, req->request_id()),
-        req->request_id());
+  Stamp(&placement->event, OrderStream(id), 1, now, *admitted, req->request_id());
   CommitRequest commit;
   commit.appends.push_back({OrderStream(id), 0, {placement->event.SerializeAsString()}});
   commit.state.emplace_back(OrderKey(id), placement->order.SerializeAsString());
@@ -231,9 +238,11 @@ grpc::Status PurchasingService::FinaliseStockOrder(grpc::ServerContext* ctx,
 
 // ---- Queries ----
 
-grpc::Status PurchasingService::GetStockOrder(grpc::ServerContext*,
+grpc::Status PurchasingService::GetStockOrder(grpc::ServerContext* ctx,
                                               const pb::GetStockOrderRequest* req,
                                               pb::StockOrder* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   auto order = FindOrder(req->stock_order_id());
   if (!order.ok()) return ToGrpc(order.status());
@@ -241,9 +250,11 @@ grpc::Status PurchasingService::GetStockOrder(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PurchasingService::ListStockOrders(grpc::ServerContext*,
+grpc::Status PurchasingService::ListStockOrders(grpc::ServerContext* ctx,
                                                 const pb::ListStockOrdersRequest* req,
                                                 pb::ListStockOrdersResponse* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   const int page_size = *PageSize(req->page_size());
   auto start_after = PageStart(req->page_token(), kOrderIndexPrefix);
@@ -270,9 +281,11 @@ grpc::Status PurchasingService::ListStockOrders(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PurchasingService::GetBackorders(grpc::ServerContext*,
+grpc::Status PurchasingService::GetBackorders(grpc::ServerContext* ctx,
                                               const pb::GetBackordersRequest* req,
                                               pb::GetBackordersResponse* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   auto order = FindOrder(req->stock_order_id());
   if (!order.ok()) return ToGrpc(order.status());
@@ -298,9 +311,11 @@ grpc::Status PurchasingService::GetBackorders(grpc::ServerContext*,
   return ToGrpc(failure);
 }
 
-grpc::Status PurchasingService::GetBackorder(grpc::ServerContext*,
+grpc::Status PurchasingService::GetBackorder(grpc::ServerContext* ctx,
                                              const pb::GetPurchasingBackorderRequest* req,
                                              pb::Backorder* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
   auto view = LoadView(req->backorder_id());
   if (!view.ok()) return ToGrpc(view.status());

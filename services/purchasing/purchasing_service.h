@@ -35,6 +35,7 @@
 #include "backorder/v1/purchasing_service.grpc.pb.h"
 #include "libs/kafka/exactly_once_consumer.h"
 #include "libs/store/event_store.h"
+#include "services/common/access.h"
 #include "services/common/command_support.h"
 
 namespace bo::purchasing {
@@ -42,7 +43,9 @@ namespace bo::purchasing {
 class PurchasingService final : public backorder::v1::PurchasingService::Service {
  public:
   using Clock = std::function<absl::Time()>;
-  explicit PurchasingService(EventStore* store, Clock clock = absl::Now);
+  // `access` admits every call (services/common/access.h).
+  PurchasingService(EventStore* store, std::shared_ptr<const Access> access,
+                    Clock clock = absl::Now);
 
   grpc::Status CreateStockOrder(grpc::ServerContext* ctx,
                                 const backorder::v1::CreateStockOrderRequest* req,
@@ -90,6 +93,7 @@ class PurchasingService final : public backorder::v1::PurchasingService::Service
                          const std::string& request_id, backorder::v1::StockOrder* resp);
 
   EventStore* store_;
+  std::shared_ptr<const Access> access_;
   Clock clock_;
   KeyedLocks order_locks_;      // by stock order id
   KeyedLocks backorder_locks_;  // by back order id: its view and open-index entry

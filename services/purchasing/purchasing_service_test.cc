@@ -98,7 +98,7 @@ class PurchasingServiceTest : public ::testing::Test {
     auto store = EventStore::Open(db_.get());
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
-    service_ = std::make_unique<PurchasingService>(store_.get(), [this] {
+    service_ = std::make_unique<PurchasingService>(store_.get(), Access::Insecure(), [this] {
       return absl::FromUnixSeconds(1'700'000'000) + absl::Seconds(++tick_);
     });
   }

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   bo::receiving::ReceivingOptions options;
   options.hold_ttl = absl::Seconds(EnvSeconds("BO_HOLD_TTL_SECONDS", 1800));
   const auto sweep = std::chrono::seconds(EnvSeconds("BO_HOLD_SWEEP_SECONDS", 5));
-  bo::receiving::ReceivingService service(runtime->store(), options);
+  bo::receiving::ReceivingService service(runtime->store(), options, runtime->access());
 
   std::mutex mu;
   std::condition_variable cv;

@@ -20,8 +20,11 @@ std::string CreditorInvoiceKey(const std::string& supplier, const std::string& i
 }
 
 Caller SystemCaller(const pb::EventEnvelope* cause) {
-  return Caller{"svc:receiving", cause != nullptr ? "service" : "system",
-                cause != nullptr ? cause->correlation_id() : ""};
+  Caller caller;
+  caller.subject = "svc:receiving";
+  caller.role = cause != nullptr ? "service" : "system";
+  caller.correlation_id = cause != nullptr ? cause->correlation_id() : "";
+  return caller;
 }
 
 // The back orders filled by `events`, for the clerk.
@@ -75,8 +78,9 @@ pb::StockPosition PositionOf(const StockLedgerState& s) {
   return p;
 }
 
-ReceivingService::ReceivingService(EventStore* store, ReceivingOptions options)
-    : store_(store), options_(options), ledgers_(store) {}
+ReceivingService::ReceivingService(EventStore* store, ReceivingOptions options,
+                                   std::shared_ptr<const Access> access)
+    : store_(store), access_(std::move(access)), options_(options), ledgers_(store) {}
 
 absl::StatusOr<pb::Part> ReceivingService::FindPart(const std::string& part_number) {
   auto bytes = store_->GetState(PartKey(part_number));
@@ -92,6 +96,8 @@ absl::StatusOr<pb::Part> ReceivingService::FindPart(const std::string& part_numb
 
 grpc::Status ReceivingService::UpsertPart(grpc::ServerContext* ctx,
                                           const pb::UpsertPartRequest* req, pb::Part* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   const pb::Part& in = req->part();
   absl::Status valid = FirstError({
       CheckRequestId(req->request_id()),
@@ -109,7 +115,7 @@ grpc::Status ReceivingService::UpsertPart(grpc::ServerContext* ctx,
   if (!version.ok()) return ToGrpc(version.status());
 
   const absl::Time now = absl::Now();
-  const Caller caller = CallerOf(ctx, req->request_id());
+  const Caller& caller = *admitted;
   *resp = in;
   *resp->mutable_updated_at() = ToProto(now);
   resp->set_updated_by(caller.subject);
@@ -130,8 +136,10 @@ grpc::Status ReceivingService::UpsertPart(grpc::ServerContext* ctx,
   return ToGrpc(CommitWithAnswer(store_, &commit, "UpsertPart", req->request_id(), resp));
 }
 
-grpc::Status ReceivingService::GetPart(grpc::ServerContext*, const pb::GetPartRequest* req,
+grpc::Status ReceivingService::GetPart(grpc::ServerContext* ctx, const pb::GetPartRequest* req,
                                        pb::Part* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckId("part_number", req->part_number()); !s.ok()) return ToGrpc(s);
   auto part = FindPart(req->part_number());
   if (!part.ok()) return ToGrpc(part.status());
@@ -139,8 +147,10 @@ grpc::Status ReceivingService::GetPart(grpc::ServerContext*, const pb::GetPartRe
   return grpc::Status::OK;
 }
 
-grpc::Status ReceivingService::ListParts(grpc::ServerContext*, const pb::ListPartsRequest* req,
+grpc::Status ReceivingService::ListParts(grpc::ServerContext* ctx, const pb::ListPartsRequest* req,
                                          pb::ListPartsResponse* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   auto size = PageSize(req->page_size());
   if (!size.ok()) return ToGrpc(size.status());
   auto after = PageStart(req->page_token(), kPartPrefix);
@@ -156,6 +166,8 @@ grpc::Status ReceivingService::ListParts(grpc::ServerContext*, const pb::ListPar
 grpc::Status ReceivingService::AdjustStock(grpc::ServerContext* ctx,
                                            const pb::AdjustStockRequest* req,
                                            pb::AdjustStockResponse* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   absl::Status valid = FirstError({
       CheckRequestId(req->request_id()),
       CheckBranchPart(req->branch_id(), req->part_number()),
@@ -176,15 +188,16 @@ grpc::Status ReceivingService::AdjustStock(grpc::ServerContext* ctx,
   if (!events.ok()) return ToGrpc(events.status());
   CollectFilled(*events, resp->mutable_filled());
   CommitRequest commit;
-  ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), CallerOf(ctx, req->request_id()),
-                 req->request_id(), &commit);
+  ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), *admitted, req->request_id(), &commit);
   *resp->mutable_position() = PositionOf(ledger->state);
   return ToGrpc(ledgers_.Settle(
       *ledger, CommitWithAnswer(store_, &commit, "AdjustStock", req->request_id(), resp)));
 }
 
-grpc::Status ReceivingService::GetStock(grpc::ServerContext*, const pb::GetStockRequest* req,
+grpc::Status ReceivingService::GetStock(grpc::ServerContext* ctx, const pb::GetStockRequest* req,
                                         pb::StockPosition* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckBranchPart(req->branch_id(), req->part_number()); !s.ok()) return ToGrpc(s);
   if (auto part = FindPart(req->part_number()); !part.ok()) return ToGrpc(part.status());
   std::lock_guard lock(locks_.For(LedgerId(req->branch_id(), req->part_number())));
@@ -196,6 +209,8 @@ grpc::Status ReceivingService::GetStock(grpc::ServerContext*, const pb::GetStock
 
 grpc::Status ReceivingService::HoldStock(grpc::ServerContext* ctx, const pb::HoldStockRequest* req,
                                          pb::HoldStockResponse* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   absl::Status valid = FirstError({
       CheckRequestId(req->request_id()),
       CheckBranchPart(req->branch_id(), req->part_number()),
@@ -229,8 +244,7 @@ grpc::Status ReceivingService::HoldStock(grpc::ServerContext* ctx, const pb::Hol
   }
   if (!events.ok()) return ToGrpc(events.status());
   CommitRequest commit;
-  ledgers_.Stage(&*ledger, std::move(*events), now, CallerOf(ctx, req->request_id()),
-                 req->request_id(), &commit);
+  ledgers_.Stage(&*ledger, std::move(*events), now, *admitted, req->request_id(), &commit);
   resp->set_held(hold);
   resp->set_free(ledger->state.free);
   if (auto h = ledger->state.holds.find(key); h != ledger->state.holds.end()) {
@@ -244,6 +258,8 @@ grpc::Status ReceivingService::HoldStock(grpc::ServerContext* ctx, const pb::Hol
 grpc::Status ReceivingService::ReleaseHold(grpc::ServerContext* ctx,
                                            const pb::ReleaseHoldRequest* req,
                                            pb::ReleaseHoldResponse* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   absl::Status valid = FirstError({
       CheckRequestId(req->request_id()),
       CheckBranchPart(req->branch_id(), req->part_number()),
@@ -266,8 +282,7 @@ grpc::Status ReceivingService::ReleaseHold(grpc::ServerContext* ctx,
   if (!events.ok()) return ToGrpc(events.status());
   CollectFilled(*events, resp->mutable_filled());
   CommitRequest commit;
-  ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), CallerOf(ctx, req->request_id()),
-                 req->request_id(), &commit);
+  ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), *admitted, req->request_id(), &commit);
   return ToGrpc(ledgers_.Settle(
       *ledger, CommitWithAnswer(store_, &commit, "ReleaseHold", req->request_id(), resp)));
 }
@@ -275,6 +290,8 @@ grpc::Status ReceivingService::ReleaseHold(grpc::ServerContext* ctx,
 grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
                                                       const pb::ProcessCreditorInvoiceRequest* req,
                                                       pb::ProcessCreditorInvoiceResponse* resp) {
+  auto admitted = access_->Admit(ctx, *req);
+  if (!admitted.ok()) return ToGrpc(admitted.status());
   absl::Status valid = FirstError({
       CheckRequestId(req->request_id()),
       CheckId("branch_id", req->branch_id()),
@@ -318,7 +335,7 @@ grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
                      req->supplier_id(), " was already processed")));
   }
   const absl::Time now = absl::Now();
-  const Caller caller = CallerOf(ctx, req->request_id());
+  const Caller& caller = *admitted;
   CommitRequest commit;
   std::vector<LoadedLedger> touched;
   for (const auto& line : req->lines()) {

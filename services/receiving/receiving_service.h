@@ -13,6 +13,7 @@
 #include "backorder/v1/receiving_service.grpc.pb.h"
 #include "libs/kafka/exactly_once_consumer.h"
 #include "libs/store/event_store.h"
+#include "services/common/access.h"
 #include "services/common/command_support.h"
 #include "services/receiving/ledger_repository.h"
 
@@ -25,7 +26,9 @@ struct ReceivingOptions {
 
 class ReceivingService final : public backorder::v1::ReceivingService::Service {
  public:
-  ReceivingService(EventStore* store, ReceivingOptions options);
+  // `access` admits every call (services/common/access.h).
+  ReceivingService(EventStore* store, ReceivingOptions options,
+                   std::shared_ptr<const Access> access);
 
   grpc::Status UpsertPart(grpc::ServerContext* ctx, const backorder::v1::UpsertPartRequest* req,
                           backorder::v1::Part* resp) override;
@@ -61,6 +64,7 @@ class ReceivingService final : public backorder::v1::ReceivingService::Service {
                              const std::string& reaction_id);
 
   EventStore* store_;
+  std::shared_ptr<const Access> access_;
   ReceivingOptions options_;
   LedgerRepository ledgers_;
   KeyedLocks locks_;

@@ -22,7 +22,8 @@ class ReceivingServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     db_ = std::move(*Database::Open(dir_.string()));
     store_ = std::move(*EventStore::Open(db_.get()));
-    service_ = std::make_unique<ReceivingService>(store_.get(), ReceivingOptions{});
+    service_ =
+        std::make_unique<ReceivingService>(store_.get(), ReceivingOptions{}, Access::Insecure());
     Part("P1", "SUP-A");
   }
   void TearDown() override {
@@ -229,7 +230,8 @@ TEST_F(ReceivingServiceTest, AClosedBackOrderStaysClosedAfterARestart) {
   ASSERT_TRUE(version.ok());
   const std::string closed = Position().SerializeAsString();
 
-  service_ = std::make_unique<ReceivingService>(store_.get(), ReceivingOptions{});
+  service_ =
+      std::make_unique<ReceivingService>(store_.get(), ReceivingOptions{}, Access::Insecure());
   BackorderCreated("BO-1", 2, 100, "evt-created-again");
   BackorderInvoiced("BO-1", 2, "evt-invoiced-again");
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The real services over mutual TLS against the test broker (issue 8): a client holding a
-# certificate of the deployment is served (bo-admin health, boctl), a plaintext client and one
-# with another CA's certificate are refused, invoicing holds stock in receiving over mutual TLS
-# with its own certificate, a service started with neither TLS nor --insecure refuses to start,
-# and one started --insecure says so loudly. Ports 2120x (HTTP 2220x).
+# The real services over mutual TLS with bearer tokens against the test broker (issue 8): a client
+# holding a certificate of the deployment and a token is served (bo-admin health, boctl), a
+# plaintext client and one with another CA's certificate are refused, bo-deny-paths checks who
+# every RPC refuses (no, expired, forged, altered or wrong-audience token; a viewer writing;
+# another branch; a hold not relayed by invoicing), invoicing holds stock in receiving over mutual
+# TLS with its own certificate and the clerk's token, a service started with neither TLS nor
+# --insecure refuses to start, and one started --insecure says so loudly. Ports 2120x (HTTP
+# 2220x).
 set -uo pipefail
 REPO="$1"
 BUILD="$2"
@@ -38,7 +41,14 @@ start() { # start NAME PORT EXTRA-FLAGS...
     --kafka-bootstrap="$KAFKA_BOOTSTRAP" "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
 }
-tls_of() { echo "--tls-ca=$pki/ca.crt" "--tls-cert=$pki/$1.crt" "--tls-key=$pki/$1.key"; }
+tls_of() {
+  echo "--tls-ca=$pki/ca.crt" "--tls-cert=$pki/$1.crt" "--tls-key=$pki/$1.key" \
+    "--token-key=$pki/jwt.pub"
+}
+token() { # token ROLE BRANCHES
+  "$BUILD/tools/bo-admin" mint-token --key "$pki/jwt.key" --sub "$1@tls-test" --role "$1" \
+    --branches "$2" --ttl 3600
+}
 
 # shellcheck disable=SC2046
 start receiving 21203 $(tls_of receiving)
@@ -46,9 +56,11 @@ start receiving 21203 $(tls_of receiving)
 start debtor-query 21204 $(tls_of debtor-query)
 # shellcheck disable=SC2046
 RECEIVING_ADDR=127.0.0.1:21203 start invoicing 21201 $(tls_of invoicing)
+# shellcheck disable=SC2046
+start purchasing 21202 $(tls_of purchasing)
 
 export BO_CA="$pki/ca.crt" BO_CERT="$pki/tests.crt" BO_KEY="$pki/tests.key"
-for port in 21201 21203 21204; do
+for port in 21201 21202 21203 21204; do
   "$BUILD/tools/bo-admin" health --addr "127.0.0.1:$port" --wait 90 >/dev/null ||
     fail "127.0.0.1:$port is not SERVING to a client with a certificate of the deployment"
 done
@@ -61,26 +73,42 @@ out="$(BO_CERT="$work/stranger/tests.crt" BO_KEY="$work/stranger/tests.key" \
   "$BUILD/tools/bo-admin" health --addr 127.0.0.1:21203 --wait 2)" &&
   fail "a client with another CA's certificate was served: $out"
 
+"$BUILD/tests/security/bo-deny-paths" --pki "$pki" --stranger "$work/stranger" \
+  --invoicing 127.0.0.1:21201 --purchasing 127.0.0.1:21202 --receiving 127.0.0.1:21203 \
+  --debtor-query 127.0.0.1:21204 --branch TLS >"$work/deny-paths.log" 2>&1 ||
+  fail "bo-deny-paths: $(cat "$work/deny-paths.log")"
+cat "$work/deny-paths.log"
+
+clerk="$(token clerk TLS)" && manager="$(token manager TLS)" || fail "mint-token"
 boctl() {
   "$BUILD/tools/boctl/boctl" --invoicing-addr 127.0.0.1:21201 --receiving-addr 127.0.0.1:21203 \
-    --debtor-query-addr 127.0.0.1:21204 --timeout 5 "$@"
+    --debtor-query-addr 127.0.0.1:21204 --purchasing-addr 127.0.0.1:21202 --timeout 5 \
+    --token "$clerk" "$@"
 }
 run="t$(date +%s%N)"
+out="$(boctl --token "" debtor create --id "D-$run" --name "TLS Motors" 2>&1)" &&
+  fail "boctl without a token was served: $out"
+grep -q UNAUTHENTICATED <<<"$out" || fail "boctl without a token: expected UNAUTHENTICATED, got $out"
 boctl -q debtor create --id "D-$run" --name "TLS Motors" >/dev/null || fail "debtor create over TLS"
-boctl -q part upsert --part "P-$run" --description "Filter" --supplier S-1 --price 10 >/dev/null ||
-  fail "part upsert over TLS"
-boctl -q stock adjust --branch TLS --part "P-$run" --delta 5 --reason opening >/dev/null ||
-  fail "stock adjust over TLS"
+out="$(boctl part upsert --part "P-$run" --description "Filter" --supplier S-1 --price 10 2>&1)" &&
+  fail "a clerk changed the part master: $out"
+grep -q PERMISSION_DENIED <<<"$out" || fail "part upsert by a clerk: expected PERMISSION_DENIED, got $out"
+boctl -q --token "$manager" part upsert --part "P-$run" --description "Filter" --supplier S-1 \
+  --price 10 >/dev/null || fail "part upsert over TLS by a manager"
+boctl -q --token "$manager" stock adjust --branch TLS --part "P-$run" --delta 5 \
+  --reason opening >/dev/null || fail "stock adjust over TLS by a manager"
 invoice=""
 for _ in $(seq 1 60); do # invoicing learns of the debtor from debtor-query's topic
   invoice="$(boctl -q invoice create --branch TLS --debtor "D-$run" --kind counter 2>/dev/null)" && break
   sleep 1
 done
 [ -n "$invoice" ] || fail "invoice create over TLS"
-# AddPartLine holds the stock in receiving: invoicing to receiving over mutual TLS.
+# AddPartLine holds the stock in receiving: invoicing relays the clerk's token to receiving over
+# mutual TLS with its own certificate.
 boctl -q invoice add-part --invoice "$invoice" --part "P-$run" --qty 2 >/dev/null ||
   fail "add-part (invoicing holding stock in receiving over mutual TLS)"
-held="$(boctl --json stock get --branch TLS --part "P-$run" | jq -r '.held')"
+held="$(boctl --token "$(token viewer TLS)" --json stock get --branch TLS --part "P-$run" |
+  jq -r '.held')"
 [ "$held" = 2 ] || fail "receiving holds $held, expected 2"
 
 out="$(BO_CA= BO_CERT= BO_KEY= "$BUILD/tools/boctl/boctl" --invoicing-addr 127.0.0.1:21201 \
@@ -89,12 +117,24 @@ out="$(BO_CA= BO_CERT= BO_KEY= "$BUILD/tools/boctl/boctl" --invoicing-addr 127.0
 grep -q UNAVAILABLE <<<"$out" || fail "boctl in plaintext: expected UNAVAILABLE, got $out"
 
 # Plaintext only when asked for, and then loudly.
-"$BUILD/services/purchasing/bo-purchasing" --grpc-addr=127.0.0.1:21202 \
-  --data-dir="$work/data/purchasing" --kafka-bootstrap="$KAFKA_BOOTSTRAP" >"$work/refused.log" 2>&1 &&
+"$BUILD/services/purchasing/bo-purchasing" --grpc-addr=127.0.0.1:21205 \
+  --data-dir="$work/data/purchasing-2" --kafka-bootstrap="$KAFKA_BOOTSTRAP" >"$work/refused.log" 2>&1 &&
   fail "purchasing started with neither TLS nor --insecure"
 grep -q -- "--insecure" "$work/refused.log" || fail "purchasing did not say how to start"
-start purchasing 21202 --insecure
-BO_CA= BO_CERT= BO_KEY= "$BUILD/tools/bo-admin" health --addr 127.0.0.1:21202 --wait 90 >/dev/null ||
+# shellcheck disable=SC2046
+"$BUILD/services/purchasing/bo-purchasing" --grpc-addr=127.0.0.1:21205 \
+  --data-dir="$work/data/purchasing-2" --kafka-bootstrap="$KAFKA_BOOTSTRAP" \
+  $(tls_of purchasing | tr ' ' '\n' | grep -v token-key) >"$work/refused-2.log" 2>&1 &&
+  fail "purchasing started with TLS but no token key"
+grep -q -- "--token-key" "$work/refused-2.log" || fail "purchasing did not ask for --token-key"
+"$BUILD/services/purchasing/bo-purchasing" --grpc-addr=127.0.0.1:21205 \
+  --http-addr=127.0.0.1:22205 --data-dir="$work/data/purchasing-2" \
+  --kafka-bootstrap="$KAFKA_BOOTSTRAP" --insecure >"$work/purchasing-insecure.log" 2>&1 &
+pids+=($!)
+BO_CA= BO_CERT= BO_KEY= "$BUILD/tools/bo-admin" health --addr 127.0.0.1:21205 --wait 90 >/dev/null ||
   fail "purchasing --insecure is not SERVING in plaintext"
-grep -q "INSECURE: plaintext gRPC" "$work/purchasing.log" || fail "purchasing --insecure did not warn"
+grep -q "INSECURE: plaintext gRPC" "$work/purchasing-insecure.log" ||
+  fail "purchasing --insecure did not warn"
+grep -q "INSECURE: no bearer tokens" "$work/purchasing-insecure.log" ||
+  fail "purchasing --insecure did not warn that tokens are not checked"
 echo "TLS services: ok"

@@ -219,6 +219,7 @@ void Client::Prepare(grpc::ClientContext* context) const {
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::duration<double>(settings_.timeout_seconds));
   context->set_deadline(std::chrono::system_clock::now() + timeout);
+  if (!settings_.token.empty()) context->AddMetadata("authorization", "Bearer " + settings_.token);
   context->AddMetadata("bo-actor", settings_.actor);
   context->AddMetadata("bo-role", settings_.role);
   // One invocation is one user action: every call it makes shares a correlation id.

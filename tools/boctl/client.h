@@ -70,8 +70,9 @@ struct CallSettings {
   std::map<ServiceId, Address> addresses;
   // Mutual TLS with these (--ca, --cert, --key); plaintext when not set.
   std::optional<rpc::TlsMaterial> tls;
-  std::string actor;       // metadata bo-actor
-  std::string role;        // metadata bo-role
+  std::string token;       // bearer token, sent as `authorization: Bearer ...`; none when empty
+  std::string actor;       // metadata bo-actor (services started --insecure only)
+  std::string role;        // metadata bo-role (services started --insecure only)
   std::string request_id;  // the request id of this invocation's mutating call
   double timeout_seconds = 10;
   // Wait before the second attempt; doubles for each further one (tests make it short).

@@ -20,8 +20,9 @@ namespace {
 using bo::boctl::kUsageError;
 
 constexpr char kCommandFooter[] =
-    "Global options go anywhere on the line: --json, -q/--quiet, --dry-run, --as, --role,\n"
-    "--request-id, --timeout, --currency, --env-file, --<service>-addr, --ca/--cert/--key\n"
+    "Global options go anywhere on the line: --json, -q/--quiet, --dry-run, --token,\n"
+    "--token-file, --as, --role, --request-id, --timeout, --currency, --env-file,\n"
+    "--<service>-addr, --ca/--cert/--key\n"
     "(see boctl --help).";
 
 constexpr char kMainFooter[] =
@@ -37,6 +38,7 @@ struct GlobalFlags {
   std::string env_file;
   std::map<bo::boctl::ServiceId, std::string> addresses;
   bo::rpc::TlsFiles tls;
+  std::string token_file;
 };
 
 std::string EnvOr(const char* name, const std::string& fallback) {
@@ -68,6 +70,15 @@ void AddGlobalFlags(CLI::App* app, GlobalFlags* g) {
       ->group(where);
   app->add_option("--cert", g->tls.cert, "client certificate (PEM) (env BO_CERT)")->group(where);
   app->add_option("--key", g->tls.key, "its private key (PEM) (env BO_KEY)")->group(where);
+  g->call.token = EnvOr("BO_TOKEN", "");
+  g->token_file = EnvOr("BO_TOKEN_FILE", "");
+  app->add_option("--token", g->call.token,
+                  "bearer token (bo-admin mint-token makes one for development; env BO_TOKEN)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)  // a wrapper's, then the user's
+      ->group(caller);
+  app->add_option("--token-file", g->token_file,
+                  "a file holding the bearer token (env BO_TOKEN_FILE)")
+      ->group(caller);
   g->call.actor = EnvOr("BO_ACTOR", "clerk:" + EnvOr("USER", "unknown"));
   g->call.role = EnvOr("BO_ROLE", "clerk");
   app->add_option("--as", g->call.actor, "who is acting (metadata bo-actor; env BO_ACTOR)")
@@ -136,6 +147,15 @@ bool Resolve(GlobalFlags* g) {
       return false;
     }
     g->call.tls = *std::move(tls);
+  }
+  if (!g->token_file.empty() && g->call.token.empty()) {
+    std::ifstream in(g->token_file);
+    std::string token;
+    if (!(in >> token) || token.empty()) {
+      std::fprintf(stderr, "error: cannot read a token from %s\n", g->token_file.c_str());
+      return false;
+    }
+    g->call.token = token;
   }
   return true;
 }

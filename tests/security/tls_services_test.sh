@@ -95,8 +95,14 @@ out="$(boctl part upsert --part "P-$run" --description "Filter" --supplier S-1 -
 grep -q PERMISSION_DENIED <<<"$out" || fail "part upsert by a clerk: expected PERMISSION_DENIED, got $out"
 boctl -q --token "$manager" part upsert --part "P-$run" --description "Filter" --supplier S-1 \
   --price 10 >/dev/null || fail "part upsert over TLS by a manager"
-boctl -q --token "$manager" stock adjust --branch TLS --part "P-$run" --delta 5 \
-  --reason opening >/dev/null || fail "stock adjust over TLS by a manager"
+# What a client says of itself (--as, --role: metadata) is ignored; the token names the actor.
+boctl -q --token "$manager" --as impostor --role group stock adjust --branch TLS \
+  --part "P-$run" --delta 5 --reason opening >/dev/null || fail "stock adjust over TLS by a manager"
+actor="$(boctl --json events tail --from-beginning --idle-exit 3 --type StockAdjusted |
+  jq -r --arg p "P-$run" 'select(.event.stockAdjusted.partNumber == $p) |
+    "\(.event.actor.subject) \(.event.actor.role)"')"
+[ "$actor" = "manager@tls-test manager" ] ||
+  fail "StockAdjusted's actor is '$actor', not the token's 'manager@tls-test manager'"
 invoice=""
 for _ in $(seq 1 60); do # invoicing learns of the debtor from debtor-query's topic
   invoice="$(boctl -q invoice create --branch TLS --debtor "D-$run" --kind counter 2>/dev/null)" && break

@@ -38,7 +38,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -241,15 +240,14 @@ int Dump(const std::string& data_dir, const std::string& family_list, bool hex) 
 
 // Prints a token for `claims` signed with the PEM key in `key_file`.
 int MintToken(const std::string& key_file, bo::auth::Claims claims, int64_t ttl_seconds) {
-  std::ifstream in(key_file, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "mint-token: cannot read %s\n", key_file.c_str());
+  auto key = bo::rpc::ReadPem("--key", key_file);
+  if (!key.ok()) {
+    std::fprintf(stderr, "mint-token: %s\n", std::string(key.status().message()).c_str());
     return 1;
   }
-  const std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   claims.issued_at = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
   claims.expires_at = claims.issued_at + absl::Seconds(ttl_seconds);
-  auto token = bo::auth::MintToken(key, claims);
+  auto token = bo::auth::MintToken(*key, claims);
   if (!token.ok()) {
     std::fprintf(stderr, "mint-token: %s\n", token.status().ToString().c_str());
     return 1;

@@ -6,28 +6,25 @@
 #include "absl/status/status.h"
 
 namespace bo::rpc {
-namespace {
 
 absl::StatusOr<std::string> ReadPem(const std::string& what, const std::string& path) {
-  if (path.empty()) return absl::InvalidArgumentError("TLS " + what + ": not given");
+  if (path.empty()) return absl::InvalidArgumentError(what + ": not given");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError("TLS " + what + ": cannot read " + path);
+  if (!in) return absl::NotFoundError(what + ": cannot read " + path);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (text.find("-----BEGIN ") == std::string::npos) {
-    return absl::NotFoundError("TLS " + what + ": no PEM in " + path);
+    return absl::NotFoundError(what + ": no PEM in " + path);
   }
   return text;
 }
 
-}  // namespace
-
 absl::StatusOr<TlsMaterial> ReadTls(const TlsFiles& files) {
   TlsMaterial tls;
-  auto ca = ReadPem("CA certificate", files.ca);
+  auto ca = ReadPem("TLS CA certificate", files.ca);
   if (!ca.ok()) return ca.status();
-  auto cert = ReadPem("certificate", files.cert);
+  auto cert = ReadPem("TLS certificate", files.cert);
   if (!cert.ok()) return cert.status();
-  auto key = ReadPem("private key", files.key);
+  auto key = ReadPem("TLS private key", files.key);
   if (!key.ok()) return key.status();
   tls.ca_pem = *std::move(ca);
   tls.cert_pem = *std::move(cert);

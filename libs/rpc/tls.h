@@ -30,6 +30,10 @@ struct TlsMaterial {
   std::string key_pem;
 };
 
+// The text of the PEM file at `path`; `what` names it in errors ("TLS private key: not given").
+// INVALID_ARGUMENT when no path is given; NOT_FOUND when the file cannot be read or holds no PEM.
+absl::StatusOr<std::string> ReadPem(const std::string& what, const std::string& path);
+
 // Reads all three. INVALID_ARGUMENT naming a missing one ("TLS private key: not given");
 // NOT_FOUND naming a file that cannot be read or holds no PEM.
 absl::StatusOr<TlsMaterial> ReadTls(const TlsFiles& files);

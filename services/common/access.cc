@@ -6,9 +6,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "backorder/v1/debtor_query_service.pb.h"
+#include "backorder/v1/invoicing_service.pb.h"
+#include "backorder/v1/purchasing_service.pb.h"
+#include "backorder/v1/receiving_service.pb.h"
 
 namespace bo {
 namespace {
+
+namespace pb = ::backorder::v1;
 
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
@@ -134,6 +140,17 @@ std::string PeerName(const grpc::ServerContext* context) {
 }
 
 }  // namespace
+
+const std::vector<const google::protobuf::ServiceDescriptor*>& GuardedServices() {
+  // Reached through a request type of each .proto, so that its generated code is linked in.
+  static const auto* const services = new std::vector<const google::protobuf::ServiceDescriptor*>{
+      pb::CreateDebtorRequest::descriptor()->file()->FindServiceByName("DebtorQueryService"),
+      pb::CreateInvoiceRequest::descriptor()->file()->FindServiceByName("InvoicingService"),
+      pb::CreateStockOrderRequest::descriptor()->file()->FindServiceByName("PurchasingService"),
+      pb::UpsertPartRequest::descriptor()->file()->FindServiceByName("ReceivingService"),
+  };
+  return *services;
+}
 
 const Need* NeedOf(std::string_view request_type) {
   const auto& policy = Policy();

@@ -49,6 +49,10 @@ enum class Need {
 // The roles a token may carry.
 inline constexpr std::string_view kRoles[] = {"viewer", "clerk", "manager", "group", "service"};
 
+// The four services whose requests the policy table covers (backorder.v1's DebtorQueryService,
+// InvoicingService, PurchasingService, ReceivingService), for walking every method.
+const std::vector<const google::protobuf::ServiceDescriptor*>& GuardedServices();
+
 // The rule for a request message type (its full name, e.g. "backorder.v1.HoldStockRequest"), or
 // nullptr when the policy table has none.
 const Need* NeedOf(std::string_view request_type);

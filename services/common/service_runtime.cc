@@ -6,9 +6,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "backorder/v1/events.pb.h"
@@ -41,14 +39,10 @@ kafka::RecordHandler WithEventCorrelation(kafka::RecordHandler handler) {
 
 // Tokens signed with the key in `config.token_key`, naming its issuer and audience.
 absl::StatusOr<std::shared_ptr<const Access>> ReadAccess(const rpc::ServiceConfig& config) {
-  std::ifstream in(config.token_key, std::ios::binary);
-  std::stringstream pem;
-  pem << in.rdbuf();
-  if (!in.good() || pem.str().empty()) {
-    return absl::FailedPreconditionError("cannot read --token-key " + config.token_key);
-  }
+  auto pem = rpc::ReadPem("--token-key", config.token_key);
+  if (!pem.ok()) return pem.status();
   AccessOptions options;
-  options.tokens.public_key_pem = pem.str();
+  options.tokens.public_key_pem = *std::move(pem);
   options.tokens.issuer = config.token_issuer;
   options.tokens.audience = config.token_audience;
   return Access::WithTokens(std::move(options));

@@ -13,11 +13,10 @@
 //
 // Prints one line per failed check and `DENY-PATHS checked=N failed=M`; exits 1 if M > 0.
 #include <cstdio>
-#include <fstream>
 #include <future>
 #include <map>
-#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -36,20 +35,15 @@ namespace {
 
 namespace pb = ::backorder::v1;
 
-// A service of backorder.v1 by name (the generated gRPC classes do not carry descriptors).
-const google::protobuf::ServiceDescriptor* Service(const std::string& name) {
-  return google::protobuf::DescriptorPool::generated_pool()->FindServiceByName("backorder.v1." +
-                                                                               name);
+// One of the services the policy guards, by name ("ReceivingService").
+const google::protobuf::ServiceDescriptor* Service(std::string_view name) {
+  for (const auto* s : bo::GuardedServices()) {
+    if (s != nullptr && s->name() == name) return s;
+  }
+  return nullptr;
 }
 using google::protobuf::Message;
 using google::protobuf::MethodDescriptor;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class DenyPaths {
  public:
@@ -66,9 +60,17 @@ class DenyPaths {
       }
       credentials_[client] = bo::rpc::MutualTlsChannelCredentials(*tls);
     }
-    key_ = ReadFile(pki_ + "/jwt.key");
-    stranger_key_ = ReadFile(stranger_ + "/jwt.key");
-    return !key_.empty() && !stranger_key_.empty();
+    auto key = bo::rpc::ReadPem("token key", pki_ + "/jwt.key");
+    auto stranger_key = bo::rpc::ReadPem("the stranger's token key", stranger_ + "/jwt.key");
+    for (const auto* k : {&key, &stranger_key}) {
+      if (!k->ok()) {
+        std::fprintf(stderr, "%s\n", k->status().ToString().c_str());
+        return false;
+      }
+    }
+    key_ = *std::move(key);
+    stranger_key_ = *std::move(stranger_key);
+    return true;
   }
 
   std::string Token(const std::string& role, std::vector<std::string> branches,
@@ -203,9 +205,7 @@ int main(int argc, char** argv) {
   if (group.empty() || viewer.empty()) return 2;
 
   int methods = 0;
-  for (const char* name :
-       {"DebtorQueryService", "InvoicingService", "PurchasingService", "ReceivingService"}) {
-    const auto* service = Service(name);
+  for (const auto* service : bo::GuardedServices()) {
     if (service == nullptr) return 2;
     for (int i = 0; i < service->method_count(); ++i) {
       const MethodDescriptor* m = service->method(i);

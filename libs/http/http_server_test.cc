@@ -1,5 +1,9 @@
 #include "libs/http/http_server.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 #include "gtest/gtest.h"
@@ -70,6 +74,88 @@ TEST(Fetch, AnUnreachableServerIsUnavailable) {
   server.Stop();
   auto r = Fetch("http://127.0.0.1:" + std::to_string(port), "/", milliseconds(500));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+}
+
+// Certificates of two deployments, made by the real deploy/local/pki: "ours" and a stranger's.
+class Https : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::filesystem::path(std::filesystem::temp_directory_path() /
+                                     ("bo-https-test-" + std::to_string(::getpid())));
+    for (const char* who : {"ours", "stranger"}) {
+      const std::string cmd =
+          std::string(BO_PKI) + " " + (*dir_ / who).string() + " >/dev/null 2>&1";
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    }
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string File(const std::string& deployment, const std::string& name) {
+    return (*dir_ / deployment / name).string();
+  }
+  static FetchIdentity Client(const std::string& deployment, const std::string& name,
+                              const std::string& token = "") {
+    return {File("ours", "ca.crt"), File(deployment, name + ".crt"),
+            File(deployment, name + ".key"), token};
+  }
+
+  void SetUp() override {
+    server_ = std::make_unique<HttpServer>(
+        "127.0.0.1:0", TlsFiles{File("ours", "ca.crt"), File("ours", "debtor-query.crt"),
+                                File("ours", "debtor-query.key")});
+    // Who may read: a peer holding the prometheus certificate, or a request with the token.
+    server_->SetGuard([](const Request& r) -> std::optional<Response> {
+      if (r.peer == "prometheus") return std::nullopt;
+      auto it = r.headers.find("authorization");
+      if (it != r.headers.end() && it->second == "Bearer good") return std::nullopt;
+      return Text(401, "who are you?\n");
+    });
+    server_->Get("/secret", [](const Request& r) { return Text(200, "peer=" + r.peer); });
+    server_->GetOpen("/healthz", [](const Request&) { return Text(200, "ok"); });
+    ASSERT_TRUE(server_->Start().ok());
+    base_ = "https://127.0.0.1:" + std::to_string(server_->port());
+  }
+
+  static std::filesystem::path* dir_;
+  std::unique_ptr<HttpServer> server_;
+  std::string base_;
+};
+
+std::filesystem::path* Https::dir_ = nullptr;
+
+TEST_F(Https, TheGuardDecidesEveryGetRouteButNotTheOpenOnes) {
+  auto by_cert = Fetch(base_, "/secret", milliseconds(5000), Client("ours", "prometheus"));
+  ASSERT_TRUE(by_cert.ok()) << by_cert.status();
+  EXPECT_EQ(*by_cert, "peer=prometheus");
+  auto by_token =
+      Fetch(base_, "/secret", milliseconds(5000), {File("ours", "ca.crt"), "", "", "good"});
+  ASSERT_TRUE(by_token.ok()) << by_token.status();
+  EXPECT_EQ(*by_token, "peer=");  // no client certificate: a browser
+  auto neither = Fetch(base_, "/secret", milliseconds(5000), Client("ours", "boctl", "bad"));
+  EXPECT_NE(neither.status().message().find("HTTP 401"), std::string::npos) << neither.status();
+  EXPECT_TRUE(
+      Fetch(base_, "/healthz", milliseconds(5000), {File("ours", "ca.crt"), "", "", ""}).ok());
+}
+
+TEST_F(Https, PlaintextAStrangersCertificateAndAnUnknownServerAreRefused) {
+  EXPECT_FALSE(
+      Fetch("http://127.0.0.1:" + std::to_string(server_->port()), "/healthz", milliseconds(5000))
+          .ok());
+  // A client certificate of another CA fails the handshake, token or not.
+  auto stranger =
+      Fetch(base_, "/healthz", milliseconds(5000), Client("stranger", "prometheus", "good"));
+  EXPECT_EQ(stranger.status().code(), absl::StatusCode::kUnavailable) << stranger.status();
+  // A client that trusts only the stranger's CA does not talk to our server.
+  FetchIdentity wary{File("stranger", "ca.crt"), "", "", "good"};
+  EXPECT_EQ(Fetch(base_, "/healthz", milliseconds(5000), wary).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST(HttpServer, UnusableTlsFilesAreRefusedAtStart) {
+  HttpServer server("127.0.0.1:0", TlsFiles{"/nonexistent/ca.crt", "/nonexistent/c.crt", "/x"});
+  EXPECT_EQ(server.Start().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <utility>
 
 #include "absl/status/status.h"
 
@@ -46,6 +47,33 @@ std::shared_ptr<grpc::ChannelCredentials> MutualTlsChannelCredentials(const TlsM
   options.pem_private_key = tls.key_pem;
   options.pem_cert_chain = tls.cert_pem;
   return grpc::SslCredentials(options);
+}
+
+absl::StatusOr<ClientIdentity> ReadClientIdentity(const TlsFiles& tls, const std::string& token,
+                                                  const std::string& token_file) {
+  ClientIdentity identity;
+  if (tls.any()) {
+    auto material = ReadTls(tls);
+    if (!material.ok()) return material.status();
+    identity.tls = *std::move(material);
+  }
+  identity.bearer_token = token;
+  if (identity.bearer_token.empty() && !token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!(in >> identity.bearer_token) || identity.bearer_token.empty()) {
+      return absl::NotFoundError("cannot read a token from " + token_file);
+    }
+  }
+  return identity;
+}
+
+std::shared_ptr<grpc::ChannelCredentials> ClientChannelCredentials(const ClientIdentity& identity) {
+  if (!identity.tls.has_value()) return grpc::InsecureChannelCredentials();
+  auto channel = MutualTlsChannelCredentials(*identity.tls);
+  if (identity.bearer_token.empty()) return channel;
+  // AccessTokenCredentials sends exactly `authorization: Bearer <token>`.
+  return grpc::CompositeChannelCredentials(channel,
+                                           grpc::AccessTokenCredentials(identity.bearer_token));
 }
 
 }  // namespace bo::rpc

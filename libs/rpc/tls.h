@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -44,5 +45,24 @@ std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsMat
 
 // Client: checks the server against the CA and presents the certificate.
 std::shared_ptr<grpc::ChannelCredentials> MutualTlsChannelCredentials(const TlsMaterial& tls);
+
+// Who a client is to the services: its certificate (mutual TLS) and the bearer token that names
+// the caller on every call. Neither, for services started --insecure.
+struct ClientIdentity {
+  std::optional<TlsMaterial> tls;
+  std::string bearer_token;
+};
+
+// Reads the identity a client was given: the three TLS files when any is named (all three are
+// then needed), and the token itself or else the first word of `token_file` (a file holds one
+// token; trailing newline and spaces are not part of it). Errors as ReadTls, or NOT_FOUND naming
+// a token file that cannot be read or is empty.
+absl::StatusOr<ClientIdentity> ReadClientIdentity(const TlsFiles& tls, const std::string& token,
+                                                  const std::string& token_file);
+
+// The channel credentials of `identity`: mutual TLS, with its token sent on every call as
+// `authorization: Bearer ...`. Without TLS, plaintext and no token: gRPC sends call credentials
+// only over a secure channel, and a service started --insecure checks none.
+std::shared_ptr<grpc::ChannelCredentials> ClientChannelCredentials(const ClientIdentity& identity);
 
 }  // namespace bo::rpc

@@ -2,9 +2,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <string>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "libs/rpc/service_host.h"
 
@@ -111,6 +115,84 @@ TEST_F(MutualTls, AClientRefusesAServerItsCaDidNotSign) {
   TlsMaterial wary = Material("ours", "tests");
   wary.ca_pem = Material("stranger", "tests").ca_pem;
   EXPECT_EQ(Call(MutualTlsChannelCredentials(wary)).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// A health service that remembers the authorization metadata of the last call.
+class RecordingHealth : public Health::Service {
+ public:
+  grpc::Status Check(grpc::ServerContext* ctx, const HealthCheckRequest*,
+                     HealthCheckResponse* resp) override {
+    const auto& metadata = ctx->client_metadata();
+    const auto it = metadata.find("authorization");
+    const std::lock_guard<std::mutex> lock(mu_);
+    authorization_ =
+        it == metadata.end() ? "(none)" : std::string(it->second.data(), it->second.size());
+    resp->set_status(HealthCheckResponse::SERVING);
+    return grpc::Status::OK;
+  }
+  std::string authorization() {
+    const std::lock_guard<std::mutex> lock(mu_);
+    return authorization_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string authorization_;
+};
+
+TEST_F(MutualTls, AClientIdentitySendsItsTokenOnEveryCallOverMutualTls) {
+  RecordingHealth health;
+  int port = 0;
+  grpc::EnableDefaultHealthCheckService(false);  // ours answers Check (ServiceHost turns it on)
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", MutualTlsServerCredentials(Material("ours", "receiving")),
+                           &port);
+  builder.RegisterService(&health);
+  auto server = builder.BuildAndStart();
+  grpc::EnableDefaultHealthCheckService(true);
+  ASSERT_NE(server, nullptr);
+  auto call = [&](const ClientIdentity& identity) {
+    auto stub = Health::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                    ClientChannelCredentials(identity)));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    HealthCheckResponse resp;
+    return stub->Check(&ctx, HealthCheckRequest(), &resp);
+  };
+  ClientIdentity identity{Material("ours", "tests"), "a.b.c"};
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(call(identity).ok());
+    EXPECT_EQ(health.authorization(), "Bearer a.b.c");
+  }
+  identity.bearer_token.clear();
+  ASSERT_TRUE(call(identity).ok());
+  EXPECT_EQ(health.authorization(), "(none)");
+  // Without TLS there is no channel to carry a token: the server's handshake refuses it.
+  EXPECT_EQ(call(ClientIdentity{std::nullopt, "a.b.c"}).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  server->Shutdown();
+}
+
+TEST(ReadClientIdentity, TakesTheTokenOrTheFirstWordOfItsFile) {
+  const std::string file =
+      std::filesystem::temp_directory_path() / ("bo-token-test-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(file);
+    out << "x.y.z\n";
+  }
+  auto from_file = ReadClientIdentity({}, "", file);
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->bearer_token, "x.y.z");
+  EXPECT_FALSE(from_file->tls.has_value());
+  auto given = ReadClientIdentity({}, "a.b.c", file);
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(given->bearer_token, "a.b.c");
+  std::filesystem::remove(file);
+  auto gone = ReadClientIdentity({}, "", file);
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(std::string(gone.status().message()).find(file), std::string::npos);
+  auto half_tls = ReadClientIdentity({"/etc/ssl/certs/ca-certificates.crt", "", ""}, "", "");
+  EXPECT_EQ(half_tls.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ReadTls, NamesWhatIsMissingOrUnreadable) {

@@ -183,6 +183,7 @@ absl::StatusOr<std::shared_ptr<const Access>> Access::WithTokens(AccessOptions o
   std::shared_ptr<Access> access(new Access());
   access->verifier_.emplace(std::move(*verifier));
   access->relays_ = std::move(options.relays);
+  access->http_readers_ = std::move(options.http_readers);
   return access;
 }
 
@@ -241,6 +242,36 @@ absl::Status Access::Authorise(const auth::Claims& claims, std::string_view peer
                          " one of your branches (", absl::StrJoin(claims.branches, ", "), ")"));
       }
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Access::AdmitHttpRead(std::string_view peer, std::string_view authorization,
+                                   std::string_view branch) const {
+  if (insecure()) return absl::OkStatus();
+  if (!peer.empty() &&
+      std::find(http_readers_.begin(), http_readers_.end(), peer) != http_readers_.end()) {
+    return absl::OkStatus();
+  }
+  if (authorization.empty()) {
+    return absl::UnauthenticatedError(
+        "Authorization: a bearer token is required (or a certificate of a service or Prometheus)");
+  }
+  auto token = auth::BearerToken(authorization);
+  if (!token.ok()) return token.status();
+  auto claims = verifier_->Verify(*token, absl::Now());
+  if (!claims.ok()) return claims.status();
+  if (AllBranches(*claims)) return absl::OkStatus();
+  if (branch.empty()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("branch: required of a caller limited to branches (",
+                     absl::StrJoin(claims->branches, ", "), ")"));
+  }
+  if (std::find(claims->branches.begin(), claims->branches.end(), branch) ==
+      claims->branches.end()) {
+    return absl::PermissionDeniedError(absl::StrCat("branch: ", std::string(branch),
+                                                    " is not one of your branches (",
+                                                    absl::StrJoin(claims->branches, ", "), ")"));
   }
   return absl::OkStatus();
 }

@@ -66,6 +66,10 @@ struct AccessOptions {
   auth::VerifierOptions tokens;  // key, issuer, audience (the roles are kRoles)
   // Common names of the service certificates that may relay a caller's Need::kRelay call.
   std::vector<std::string> relays = {"invoicing"};
+  // Common names of the certificates that may read the HTTP side without a token: the services
+  // (debtor-query shows its peers' status) and Prometheus.
+  std::vector<std::string> http_readers = {"invoicing", "purchasing", "receiving", "debtor-query",
+                                           "prometheus"};
 };
 
 class Access {
@@ -83,6 +87,14 @@ class Access {
   absl::StatusOr<Caller> Admit(const grpc::ServerContext* context,
                                const google::protobuf::Message& request) const;
 
+  // Whether a request to the HTTP side (metrics, status, the dashboard's data: all reads) is
+  // admitted: from a certificate named in AccessOptions::http_readers (`peer`, "" when none), or
+  // with a bearer token (`authorization`, the header's value) of any role. A token limited to
+  // some branches must name one of them in `branch` (the `branch` query parameter), as on gRPC.
+  // OK, UNAUTHENTICATED or PERMISSION_DENIED with the reason; an insecure Access admits all.
+  absl::Status AdmitHttpRead(std::string_view peer, std::string_view authorization,
+                             std::string_view branch) const;
+
   // Steps 2 to 5 for a verified token's claims and the peer certificate's common name ("" when
   // none): OK or PERMISSION_DENIED.
   absl::Status Authorise(const auth::Claims& claims, std::string_view peer,
@@ -92,6 +104,7 @@ class Access {
   Access() = default;
   std::optional<auth::TokenVerifier> verifier_;
   std::vector<std::string> relays_;
+  std::vector<std::string> http_readers_;
 };
 
 }  // namespace bo

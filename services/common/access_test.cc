@@ -6,13 +6,16 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 
+#include "absl/time/clock.h"
 #include "backorder/v1/debtor_query_service.grpc.pb.h"
 #include "backorder/v1/invoicing_service.grpc.pb.h"
 #include "backorder/v1/purchasing_service.grpc.pb.h"
 #include "backorder/v1/receiving_service.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/auth/token.h"
 
 namespace bo {
 namespace {
@@ -21,20 +24,29 @@ namespace pb = ::backorder::v1;
 
 using ::testing::HasSubstr;
 
-// A public key made when the test runs: none is committed.
-std::string PublicKeyPem() {
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_RSA_gen(2048), &EVP_PKEY_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-  EXPECT_EQ(PEM_write_bio_PUBKEY(bio.get(), key.get()), 1);
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(size));
+// A key pair made when the test runs (none is committed): the private key PEM, the public one.
+const std::pair<std::string, std::string>& KeyPair() {
+  static const std::pair<std::string, std::string> pems = [] {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_RSA_gen(2048), &EVP_PKEY_free);
+    auto pem = [&](bool is_private) {
+      std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+      EXPECT_EQ(is_private ? PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0,
+                                                      nullptr, nullptr)
+                           : PEM_write_bio_PUBKEY(bio.get(), key.get()),
+                1);
+      char* data = nullptr;
+      const long size = BIO_get_mem_data(bio.get(), &data);
+      return std::string(data, static_cast<size_t>(size));
+    };
+    return std::make_pair(pem(true), pem(false));
+  }();
+  return pems;
 }
 
 std::shared_ptr<const Access> WithTokens() {
   static const std::shared_ptr<const Access> access = [] {
     AccessOptions o;
-    o.tokens.public_key_pem = PublicKeyPem();
+    o.tokens.public_key_pem = KeyPair().second;
     o.tokens.issuer = "backorders-dev";
     o.tokens.audience = "backorders";
     auto a = Access::WithTokens(o);
@@ -42,6 +54,21 @@ std::shared_ptr<const Access> WithTokens() {
     return *a;
   }();
   return access;
+}
+
+// "Bearer <token>" for `role` at `branches`, signed with the key WithTokens() trusts.
+std::string Bearer(const std::string& role, std::vector<std::string> branches) {
+  auth::Claims c;
+  c.subject = "someone";
+  c.role = role;
+  c.branches = std::move(branches);
+  c.issuer = "backorders-dev";
+  c.audience = "backorders";
+  c.issued_at = absl::Now();
+  c.expires_at = c.issued_at + absl::Hours(1);
+  auto token = auth::MintToken(KeyPair().first, c);
+  EXPECT_TRUE(token.ok()) << token.status();
+  return "Bearer " + token.value_or("");
 }
 
 auth::Claims Token(const std::string& role, std::vector<std::string> branches) {
@@ -191,6 +218,25 @@ TEST(Access, WithTokensAnInProcessCallWithoutMetadataIsUnauthenticated) {
   auto caller = WithTokens()->Admit(nullptr, req);
   EXPECT_EQ(caller.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(caller.status().message()), HasSubstr("authorization"));
+}
+
+TEST(Access, HttpReadsNeedAServiceOrPrometheusCertificateOrATokenOfTheirBranch) {
+  const auto access = WithTokens();
+  EXPECT_TRUE(access->AdmitHttpRead("prometheus", "", "").ok());
+  EXPECT_TRUE(access->AdmitHttpRead("debtor-query", "", "").ok());
+  // boctl's certificate alone is no reader; a browser presents none.
+  EXPECT_EQ(access->AdmitHttpRead("boctl", "", "").code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(access->AdmitHttpRead("", "", "").code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(access->AdmitHttpRead("", "Bearer not.a.token", "").code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(access->AdmitHttpRead("", Bearer("viewer", {"*"}), "").ok());  // every branch
+  EXPECT_TRUE(access->AdmitHttpRead("", Bearer("group", {}), "").ok());
+  // A wall screen of one branch: that branch only, and never all of them.
+  const std::string north = Bearer("viewer", {"NORTH"});
+  EXPECT_TRUE(access->AdmitHttpRead("", north, "NORTH").ok());
+  EXPECT_EQ(access->AdmitHttpRead("", north, "SOUTH").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(access->AdmitHttpRead("", north, "").code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Access::Insecure()->AdmitHttpRead("", "", "").ok());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "libs/kafka/testing.h"
@@ -19,11 +20,23 @@
 
 namespace bo::testing {
 
-TestStack::TestStack(int port_base, std::map<std::string, std::string> env) : env_(std::move(env)) {
-  root_ =
+namespace {
+
+std::string FreshRoot() {
+  const std::string root =
       (std::filesystem::temp_directory_path() / ("bo_e2e_" + std::to_string(::getpid()))).string();
-  std::filesystem::remove_all(root_);
-  std::filesystem::create_directories(root_);
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root);
+  return root;
+}
+
+}  // namespace
+
+TestStack::TestStack(int port_base, std::map<std::string, std::string> env)
+    : root_(FreshRoot()),
+      pki_(root_ + "/pki"),
+      identity_(pki_.Client(kSubject, "group")),
+      env_(std::move(env)) {
   const std::pair<const char*, const char*> names[] = {{"invoicing", BO_INVOICING_BIN},
                                                        {"purchasing", BO_PURCHASING_BIN},
                                                        {"receiving", BO_RECEIVING_BIN},
@@ -39,14 +52,18 @@ TestStack::TestStack(int port_base, std::map<std::string, std::string> env) : en
     services_[name] = s;
   }
   env_["RECEIVING_ADDR"] = services_["receiving"].addr;
-  auto channel = [](const std::string& addr) {
-    return grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
-  };
-  invoicing_ = backorder::v1::InvoicingService::NewStub(channel(services_["invoicing"].addr));
-  purchasing_ = backorder::v1::PurchasingService::NewStub(channel(services_["purchasing"].addr));
-  receiving_ = backorder::v1::ReceivingService::NewStub(channel(services_["receiving"].addr));
+  invoicing_ = backorder::v1::InvoicingService::NewStub(Channel(services_["invoicing"].addr));
+  purchasing_ = backorder::v1::PurchasingService::NewStub(Channel(services_["purchasing"].addr));
+  receiving_ = backorder::v1::ReceivingService::NewStub(Channel(services_["receiving"].addr));
   debtor_query_ =
-      backorder::v1::DebtorQueryService::NewStub(channel(services_["debtor-query"].addr));
+      backorder::v1::DebtorQueryService::NewStub(Channel(services_["debtor-query"].addr));
+  relay_ = backorder::v1::ReceivingService::NewStub(grpc::CreateChannel(
+      services_["receiving"].addr,
+      rpc::ClientChannelCredentials(pki_.Client(kSubject, "group", {}, "invoicing"))));
+}
+
+std::shared_ptr<grpc::Channel> TestStack::Channel(const std::string& addr) const {
+  return grpc::CreateChannel(addr, rpc::ClientChannelCredentials(identity_));
 }
 
 TestStack::~TestStack() {
@@ -68,12 +85,10 @@ void TestStack::Start() {
     }
   }
   for (auto& [name, s] : services_) {
-    s.pid = Spawn(
-        s.binary,
-        // Plaintext until the test clients speak TLS (issue 8); tls_test.cc covers the transport.
-        {"--grpc-addr=" + s.addr, "--data-dir=" + s.data_dir, "--kafka-bootstrap=" + bootstrap,
-         "--insecure"},
-        s.log);
+    std::vector<std::string> args = {"--grpc-addr=" + s.addr, "--data-dir=" + s.data_dir,
+                                     "--kafka-bootstrap=" + bootstrap};
+    for (std::string& flag : pki_.ServiceFlags(name)) args.push_back(std::move(flag));
+    s.pid = Spawn(s.binary, args, s.log);
   }
   for (const auto& [name, s] : services_) WaitServing(s);
 }
@@ -102,14 +117,15 @@ void TestStack::Stop() {
 }
 
 void TestStack::WaitServing(const ServiceProcess& s) {
-  if (!Serving(s.addr, std::chrono::seconds(120))) {
+  if (!Serving(s.addr, std::chrono::seconds(120), identity_)) {
     throw std::runtime_error(s.name + " never became SERVING; see " + s.log);
   }
 }
 
-bool Serving(const std::string& addr, std::chrono::seconds limit) {
+bool Serving(const std::string& addr, std::chrono::seconds limit,
+             const rpc::ClientIdentity& identity) {
   auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(addr, rpc::ClientChannelCredentials(identity)));
   return Eventually(
       [&] {
         grpc::ClientContext ctx;

@@ -134,7 +134,7 @@ void WaitQuiet(const bo::testing::TestStack& stack) {
 bo::loadgen::Targets TargetsOf(const bo::testing::TestStack& stack) {
   const auto& s = stack.services();
   return {s.at("invoicing").addr, s.at("purchasing").addr, s.at("receiving").addr,
-          s.at("debtor-query").addr};
+          s.at("debtor-query").addr, stack.identity()};
 }
 
 // Every load of a run works in one world (loadgen's run id: branches, parts, debtors), so the
@@ -366,7 +366,8 @@ int main(int argc, char** argv) {
   // ---- Raw limits of the machine that need no data.
   const auto fsync = Must(bo::perf::FsyncRate(work, form.fsync), "fsync rate");
   Progress(absl::StrCat("fsync: ", fsync.per_second(), "/s"));
-  const auto echo = Must(bo::perf::EchoRate(targets.receiving, form.clients, form.fsync), "echo");
+  const auto echo =
+      Must(bo::perf::EchoRate(stack.Channel(targets.receiving), form.clients, form.fsync), "echo");
   Progress(absl::StrCat("gRPC echo, ", form.clients, " clients: ", echo.per_second(), "/s"));
 
   Probe probe(stack.invoicing(), stack.debtor_query());

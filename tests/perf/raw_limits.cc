@@ -240,9 +240,8 @@ absl::StatusOr<std::vector<double>> ProduceToConsumeLatencies(const std::string&
   return latencies;
 }
 
-absl::StatusOr<Rate> EchoRate(const std::string& addr, int clients,
+absl::StatusOr<Rate> EchoRate(std::shared_ptr<grpc::Channel> channel, int clients,
                               std::chrono::milliseconds duration) {
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);
   std::atomic<int64_t> calls{0}, failures{0};
   const auto t0 = Clock::now();

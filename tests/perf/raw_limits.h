@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
 #include "libs/kafka/client.h"
 #include "libs/store/event_store.h"
 
@@ -64,9 +66,10 @@ absl::StatusOr<Rate> ProduceAndConsume(const std::string& bootstrap,
 absl::StatusOr<std::vector<double>> ProduceToConsumeLatencies(const std::string& bootstrap,
                                                               const std::string& topic, int count);
 
-// gRPC health checks against `addr` from `clients` threads for `duration`: a bare round trip
-// through the same gRPC stack, with no work behind it.
-absl::StatusOr<Rate> EchoRate(const std::string& addr, int clients,
+// gRPC health checks over `channel` from `clients` threads for `duration`: a bare round trip
+// through the same gRPC stack and transport (mutual TLS and token, as the commands), with no work
+// behind it.
+absl::StatusOr<Rate> EchoRate(std::shared_ptr<grpc::Channel> channel, int clients,
                               std::chrono::milliseconds duration);
 
 }  // namespace bo::perf

@@ -151,31 +151,46 @@ Address ResolveAddress(ServiceId service, const std::string& flag,
   return {absl::StrCat("127.0.0.1:", DefaultPort(service)), "default"};
 }
 
-std::optional<std::map<ServiceId, Address>> ResolveAddresses(
-    const std::string& env_file, const std::map<ServiceId, std::string>& flags) {
-  auto getenv = [](const char* name) { return std::getenv(name); };
+std::optional<StackFile> ReadStackFile(const std::string& env_file) {
   std::error_code error;
   const std::string cwd = std::filesystem::current_path(error).string();
-  const auto path = FindStackFile(env_file, getenv, cwd);
-  std::map<std::string, std::string> stack;
-  if (path.has_value()) {
-    std::ifstream in(*path);
-    if (!in) {
-      std::fprintf(stderr, "error: cannot read the stack file %s (--env-file or $BO_STACK_ENV)\n",
-                   path->c_str());
-      return std::nullopt;
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    stack = ParseEnvFile(text.str());
+  const auto path = FindStackFile(
+      env_file, [](const char* name) { return std::getenv(name); }, cwd);
+  StackFile stack;
+  if (!path.has_value()) return stack;
+  std::ifstream in(*path);
+  if (!in) {
+    std::fprintf(stderr, "error: cannot read the stack file %s (--env-file or $BO_STACK_ENV)\n",
+                 path->c_str());
+    return std::nullopt;
   }
+  std::stringstream text;
+  text << in.rdbuf();
+  stack.path = *path;
+  stack.values = ParseEnvFile(text.str());
+  return stack;
+}
+
+std::map<ServiceId, Address> ResolveAddresses(const StackFile& stack,
+                                              const std::map<ServiceId, std::string>& flags) {
+  auto getenv = [](const char* name) { return std::getenv(name); };
   std::map<ServiceId, Address> out;
   for (ServiceId service : kAllServices) {
     auto flag = flags.find(service);
-    out[service] = ResolveAddress(service, flag == flags.end() ? "" : flag->second, getenv, stack,
-                                  path.value_or(""));
+    out[service] = ResolveAddress(service, flag == flags.end() ? "" : flag->second, getenv,
+                                  stack.values, stack.path);
   }
   return out;
+}
+
+void TakeIdentityFromStack(const StackFile& stack, rpc::TlsFiles* tls, const std::string& token,
+                           std::string* token_file) {
+  auto value = [&](const char* key) {
+    auto it = stack.values.find(key);
+    return it == stack.values.end() ? std::string() : it->second;
+  };
+  if (!tls->any()) *tls = {value("BO_CA"), value("BO_CERT"), value("BO_KEY")};
+  if (token.empty() && token_file->empty()) *token_file = value("BO_TOKEN_FILE");
 }
 
 bool Retryable(grpc::StatusCode code) {
@@ -207,10 +222,7 @@ std::shared_ptr<grpc::Channel> Client::Channel(ServiceId service) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     channel = grpc::CreateCustomChannel(AddressOf(service).target,
-                                        settings_.tls.has_value()
-                                            ? rpc::MutualTlsChannelCredentials(*settings_.tls)
-                                            : grpc::InsecureChannelCredentials(),
-                                        args);
+                                        rpc::ClientChannelCredentials(settings_.identity), args);
   }
   return channel;
 }
@@ -219,7 +231,6 @@ void Client::Prepare(grpc::ClientContext* context) const {
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::duration<double>(settings_.timeout_seconds));
   context->set_deadline(std::chrono::system_clock::now() + timeout);
-  if (!settings_.token.empty()) context->AddMetadata("authorization", "Bearer " + settings_.token);
   context->AddMetadata("bo-actor", settings_.actor);
   context->AddMetadata("bo-role", settings_.role);
   // One invocation is one user action: every call it makes shares a correlation id.

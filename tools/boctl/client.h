@@ -59,18 +59,33 @@ Address ResolveAddress(ServiceId service, const std::string& flag,
                        const std::map<std::string, std::string>& stack_file,
                        const std::string& stack_file_path);
 
+// The stack file's KEY=VALUE pairs and where it is; both empty when there is none.
+struct StackFile {
+  std::string path;
+  std::map<std::string, std::string> values;
+};
+
+// Finds the stack file (FindStackFile, from `env_file` and the current directory) and reads it.
+// nullopt, with the reason on stderr, if the file found or asked for cannot be read.
+std::optional<StackFile> ReadStackFile(const std::string& env_file);
+
 // Every service's address, each by ResolveAddress from `flags` (a service missing from it has no
-// flag), the environment and the stack file FindStackFile finds from `env_file` and the current
-// directory. nullopt, with the reason on stderr, if that stack file cannot be read.
-std::optional<std::map<ServiceId, Address>> ResolveAddresses(
-    const std::string& env_file, const std::map<ServiceId, std::string>& flags);
+// flag), the environment and `stack`.
+std::map<ServiceId, Address> ResolveAddresses(const StackFile& stack,
+                                              const std::map<ServiceId, std::string>& flags);
+
+// Who the client is when neither flags nor environment said: the stack's client certificate
+// (BO_CA, BO_CERT, BO_KEY in the stack file) unless any TLS file was given, and its token file
+// (BO_TOKEN_FILE) unless a token or token file was given. A stack started --insecure has none.
+void TakeIdentityFromStack(const StackFile& stack, rpc::TlsFiles* tls, const std::string& token,
+                           std::string* token_file);
 
 // Who calls and how patiently.
 struct CallSettings {
   std::map<ServiceId, Address> addresses;
-  // Mutual TLS with these (--ca, --cert, --key); plaintext when not set.
-  std::optional<rpc::TlsMaterial> tls;
-  std::string token;       // bearer token, sent as `authorization: Bearer ...`; none when empty
+  // Mutual TLS (--ca, --cert, --key) and the bearer token sent on every call; plaintext and no
+  // token when it has no TLS.
+  rpc::ClientIdentity identity;
   std::string actor;       // metadata bo-actor (services started --insecure only)
   std::string role;        // metadata bo-role (services started --insecure only)
   std::string request_id;  // the request id of this invocation's mutating call

@@ -41,6 +41,40 @@ TEST(EnvFileTest, ReadsKeyValueLinesLikeTheStackWritesThem) {
   EXPECT_EQ(values["PURCHASING_ADDR"], "10.0.0.1:50052");
 }
 
+TEST(IdentityTest, TheStackFilesCertificateAndTokenUnlessGivenOtherwise) {
+  const StackFile stack{"s.env",
+                        {{"BO_CA", "pki/ca.crt"},
+                         {"BO_CERT", "pki/boctl.crt"},
+                         {"BO_KEY", "pki/boctl.key"},
+                         {"BO_TOKEN_FILE", "tokens/group.jwt"}}};
+  rpc::TlsFiles tls;
+  std::string token_file;
+  TakeIdentityFromStack(stack, &tls, "", &token_file);
+  EXPECT_EQ(tls.ca, "pki/ca.crt");
+  EXPECT_EQ(tls.cert, "pki/boctl.crt");
+  EXPECT_EQ(tls.key, "pki/boctl.key");
+  EXPECT_EQ(token_file, "tokens/group.jwt");
+
+  // Any TLS file given (flag or environment) means the caller chose its own three; a token or a
+  // token file given is the caller's.
+  rpc::TlsFiles mine{"", "me.crt", ""};
+  std::string my_file;
+  TakeIdentityFromStack(stack, &mine, "a.b.c", &my_file);
+  EXPECT_EQ(mine.ca, "");
+  EXPECT_EQ(mine.cert, "me.crt");
+  EXPECT_EQ(my_file, "");
+  my_file = "mine.jwt";
+  TakeIdentityFromStack(stack, &mine, "", &my_file);
+  EXPECT_EQ(my_file, "mine.jwt");
+
+  // An insecure stack names none: plaintext, no token.
+  rpc::TlsFiles none;
+  std::string no_file;
+  TakeIdentityFromStack(StackFile{}, &none, "", &no_file);
+  EXPECT_FALSE(none.any());
+  EXPECT_EQ(no_file, "");
+}
+
 TEST(AddressTest, FlagThenEnvironmentThenStackFileThenDefault) {
   FakeEnv env;
   std::map<std::string, std::string> stack = {{"INVOICING_ADDR", "10.0.0.3:1"},

@@ -11,10 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,29 +45,6 @@ struct TailFlags {
   double idle_exit_seconds = 0;
   CLI::Option* env_file = nullptr;  // the global --env-file, for the stack file
 };
-
-// The stack file's KEY=VALUE pairs (as boctl's main reads it for the service addresses).
-bool ReadStackFile(const TailFlags& f, std::map<std::string, std::string>* stack,
-                   std::string* path) {
-  const std::string flag =
-      f.env_file != nullptr && f.env_file->count() > 0 ? f.env_file->results().front() : "";
-  std::error_code error;
-  const std::string cwd = std::filesystem::current_path(error).string();
-  const auto found = FindStackFile(
-      flag, [](const char* name) { return std::getenv(name); }, cwd);
-  if (!found.has_value()) return true;
-  std::ifstream in(*found);
-  if (!in) {
-    std::fprintf(stderr, "error: cannot read the stack file %s (--env-file or $BO_STACK_ENV)\n",
-                 found->c_str());
-    return false;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  *stack = ParseEnvFile(text.str());
-  *path = *found;
-  return true;
-}
 
 std::string OrAll(const std::vector<std::string>& values) {
   return values.empty() ? "-" : absl::StrJoin(values, " ");
@@ -195,11 +169,11 @@ void Show(const Context& context, const EventFilter& filter, const rd_kafka_mess
 }
 
 int Tail(Context& context, const TailFlags& f) {
-  std::map<std::string, std::string> stack;
-  std::string stack_path;
-  if (!ReadStackFile(f, &stack, &stack_path)) return kUsageError;
+  const auto stack = ReadStackFile(
+      f.env_file != nullptr && f.env_file->count() > 0 ? f.env_file->results().front() : "");
+  if (!stack.has_value()) return kUsageError;
   const Address broker = ResolveBootstrap(
-      f.bootstrap, [](const char* name) { return std::getenv(name); }, stack, stack_path);
+      f.bootstrap, [](const char* name) { return std::getenv(name); }, stack->values, stack->path);
   std::vector<std::string> topics;
   for (const auto& word : f.topics) topics.push_back(TopicName(word));
   if (topics.empty()) topics = EventTopicNames();

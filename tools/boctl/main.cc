@@ -4,10 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -29,6 +26,8 @@ constexpr char kMainFooter[] =
     "Addresses: --<service>-addr, else $INVOICING_ADDR, $PURCHASING_ADDR, $RECEIVING_ADDR,\n"
     "$DEBTOR_QUERY_ADDR, else the stack file (--env-file, $BO_STACK_ENV, or var/stack/stack.env\n"
     "in this directory or above), else 127.0.0.1:50051..50054.\n"
+    "Who calls: --ca/--cert/--key and --token/--token-file, else the same from the environment,\n"
+    "else the stack file's client certificate and token (BO_CA, BO_CERT, BO_KEY, BO_TOKEN_FILE).\n"
     "Exit codes: 0 done, 1 the service refused or could not be reached, 2 usage error.\n"
     "Example: boctl invoice create --branch B1 --debtor D-1001 --kind counter -q";
 
@@ -38,6 +37,7 @@ struct GlobalFlags {
   std::string env_file;
   std::map<bo::boctl::ServiceId, std::string> addresses;
   bo::rpc::TlsFiles tls;
+  std::string token;
   std::string token_file;
 };
 
@@ -70,9 +70,9 @@ void AddGlobalFlags(CLI::App* app, GlobalFlags* g) {
       ->group(where);
   app->add_option("--cert", g->tls.cert, "client certificate (PEM) (env BO_CERT)")->group(where);
   app->add_option("--key", g->tls.key, "its private key (PEM) (env BO_KEY)")->group(where);
-  g->call.token = EnvOr("BO_TOKEN", "");
+  g->token = EnvOr("BO_TOKEN", "");
   g->token_file = EnvOr("BO_TOKEN_FILE", "");
-  app->add_option("--token", g->call.token,
+  app->add_option("--token", g->token,
                   "bearer token (bo-admin mint-token makes one for development; env BO_TOKEN)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)  // a wrapper's, then the user's
       ->group(caller);
@@ -136,27 +136,17 @@ void PrintUsageError(const CLI::App& app, const CLI::ParseError& error) {
 // Fills in the addresses and request id. False (with the reason on stderr) if a stack file that
 // was asked for cannot be read.
 bool Resolve(GlobalFlags* g) {
-  auto addresses = bo::boctl::ResolveAddresses(g->env_file, g->addresses);
-  if (!addresses.has_value()) return false;
-  g->call.addresses = std::move(*addresses);
+  const auto stack = bo::boctl::ReadStackFile(g->env_file);
+  if (!stack.has_value()) return false;
+  g->call.addresses = bo::boctl::ResolveAddresses(*stack, g->addresses);
   if (g->call.request_id.empty()) g->call.request_id = bo::NewUuidV7();
-  if (g->tls.any()) {
-    auto tls = bo::rpc::ReadTls(g->tls);
-    if (!tls.ok()) {
-      std::fprintf(stderr, "error: TLS: %s\n", std::string(tls.status().message()).c_str());
-      return false;
-    }
-    g->call.tls = *std::move(tls);
+  bo::boctl::TakeIdentityFromStack(*stack, &g->tls, g->token, &g->token_file);
+  auto identity = bo::rpc::ReadClientIdentity(g->tls, g->token, g->token_file);
+  if (!identity.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(identity.status().message()).c_str());
+    return false;
   }
-  if (!g->token_file.empty() && g->call.token.empty()) {
-    std::ifstream in(g->token_file);
-    std::string token;
-    if (!(in >> token) || token.empty()) {
-      std::fprintf(stderr, "error: cannot read a token from %s\n", g->token_file.c_str());
-      return false;
-    }
-    g->call.token = token;
-  }
+  g->call.identity = *std::move(identity);
   return true;
 }
 

@@ -194,7 +194,8 @@ TEST(Loadgen, WorkflowMixAgreesWithTheServices) {
   stack.Start();
   const auto& services = stack.services();
   const Targets targets{services.at("invoicing").addr, services.at("purchasing").addr,
-                        services.at("receiving").addr, services.at("debtor-query").addr};
+                        services.at("receiving").addr, services.at("debtor-query").addr,
+                        stack.identity()};
 
   LoadOptions o;
   o.clerks = 8;

@@ -4,10 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 
 #include "CLI/CLI.hpp"
@@ -55,24 +52,44 @@ std::string ReportJson(const bo::loadgen::LoadReport& r) {
   return j.dump(2) + "\n";
 }
 
-// The four addresses as boctl resolves them: --<service>-addr, else $INVOICING_ADDR..., else the
-// stack file (--env-file, $BO_STACK_ENV, var/stack/stack.env here or above), else the defaults.
+// The four addresses and who to be, as boctl resolves them: --<service>-addr, else
+// $INVOICING_ADDR..., else the stack file (--env-file, $BO_STACK_ENV, var/stack/stack.env here or
+// above), else the defaults; --ca/--cert/--key and --token/--token-file, else the environment,
+// else the stack file's.
 bool Resolve(const std::string& env_file, std::map<bo::boctl::ServiceId, std::string> flags,
+             bo::rpc::TlsFiles tls, const std::string& token, std::string token_file,
              bo::loadgen::Targets* targets) {
-  auto addresses = bo::boctl::ResolveAddresses(env_file, flags);
-  if (!addresses.has_value()) return false;
+  const auto stack = bo::boctl::ReadStackFile(env_file);
+  if (!stack.has_value()) return false;
+  auto addresses = bo::boctl::ResolveAddresses(*stack, flags);
   std::map<bo::boctl::ServiceId, std::string*> out = {
       {bo::boctl::ServiceId::kInvoicing, &targets->invoicing},
       {bo::boctl::ServiceId::kPurchasing, &targets->purchasing},
       {bo::boctl::ServiceId::kReceiving, &targets->receiving},
       {bo::boctl::ServiceId::kDebtorQuery, &targets->debtor_query}};
   for (bo::boctl::ServiceId service : bo::boctl::kAllServices) {
-    const bo::boctl::Address& address = (*addresses)[service];
+    const bo::boctl::Address& address = addresses[service];
     *out[service] = address.target;
     std::fprintf(stderr, "bo-loadgen: %s at %s (%s)\n", bo::boctl::ServiceName(service).c_str(),
                  address.target.c_str(), address.source.c_str());
   }
+  bo::boctl::TakeIdentityFromStack(*stack, &tls, token, &token_file);
+  auto identity = bo::rpc::ReadClientIdentity(tls, token, token_file);
+  if (!identity.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(identity.status().message()).c_str());
+    return false;
+  }
+  targets->identity = *std::move(identity);
+  std::fprintf(stderr, "bo-loadgen: %s\n",
+               !targets->identity.tls.has_value() ? "plaintext, no token (an --insecure stack)"
+               : targets->identity.bearer_token.empty() ? "mutual TLS, no token"
+                                                        : "mutual TLS with a bearer token");
   return true;
+}
+
+std::string EnvOr(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
 }
 
 }  // namespace
@@ -111,6 +128,13 @@ int main(int argc, char** argv) {
                "skip creating parts, opening stock and debtors (the run id's world exists)");
   app.add_flag("--json", json, "print the report as one JSON document instead of table and lines");
   app.add_option("--env-file", env_file, "stack file of KEY=VALUE addresses");
+  bo::rpc::TlsFiles tls{EnvOr("BO_CA"), EnvOr("BO_CERT"), EnvOr("BO_KEY")};
+  std::string token = EnvOr("BO_TOKEN"), token_file = EnvOr("BO_TOKEN_FILE");
+  app.add_option("--ca", tls.ca, "CA certificate (PEM) for mutual TLS (env BO_CA)");
+  app.add_option("--cert", tls.cert, "client certificate (PEM) (env BO_CERT)");
+  app.add_option("--key", tls.key, "its private key (PEM) (env BO_KEY)");
+  app.add_option("--token", token, "bearer token, role group (env BO_TOKEN)");
+  app.add_option("--token-file", token_file, "a file holding it (env BO_TOKEN_FILE)");
   for (bo::boctl::ServiceId service : bo::boctl::kAllServices) {
     const std::string name = bo::boctl::ServiceName(service);
     app.add_option("--" + name + "-addr", addresses[service],
@@ -120,6 +144,7 @@ int main(int argc, char** argv) {
       "Addresses: --<service>-addr, else $INVOICING_ADDR, $PURCHASING_ADDR, $RECEIVING_ADDR,\n"
       "$DEBTOR_QUERY_ADDR, else the stack file (--env-file, $BO_STACK_ENV, or var/stack/stack.env\n"
       "in this directory or above), else 127.0.0.1:50051..50054.\n"
+      "Who: --ca/--cert/--key, --token/--token-file, else the environment, else the stack file's.\n"
       "Exit codes: 0 done, 1 some call stayed unresolved, 2 could not start (usage, unreachable,\n"
       "set-up refused).");
   try {
@@ -136,7 +161,7 @@ int main(int argc, char** argv) {
   o.setup = !no_setup;
 
   bo::loadgen::Targets targets;
-  if (!Resolve(env_file, addresses, &targets)) return kCouldNotStart;
+  if (!Resolve(env_file, addresses, tls, token, token_file, &targets)) return kCouldNotStart;
   auto report = bo::loadgen::Run(targets, o);
   if (!report.ok()) {
     std::fprintf(stderr, "error: %s\n", report.status().ToString().c_str());

@@ -119,7 +119,8 @@ struct Shared {
 // ---------------------------------------------------------------------------------------------
 // Calls: per-attempt timing, retries of transient failures with the same request.
 
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target,
+                                          const rpc::ClientIdentity& identity) {
   grpc::ChannelArguments args;
   // A connection of its own per clerk (gRPC shares subchannels of identical channels otherwise).
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -127,16 +128,16 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(target, rpc::ClientChannelCredentials(identity), args);
 }
 
 class Caller {
  public:
   Caller(const Targets& t, Stats* stats, Shared* shared)
-      : invoicing(pb::InvoicingService::NewStub(NewChannel(t.invoicing))),
-        purchasing(pb::PurchasingService::NewStub(NewChannel(t.purchasing))),
-        receiving(pb::ReceivingService::NewStub(NewChannel(t.receiving))),
-        query(pb::DebtorQueryService::NewStub(NewChannel(t.debtor_query))),
+      : invoicing(pb::InvoicingService::NewStub(NewChannel(t.invoicing, t.identity))),
+        purchasing(pb::PurchasingService::NewStub(NewChannel(t.purchasing, t.identity))),
+        receiving(pb::ReceivingService::NewStub(NewChannel(t.receiving, t.identity))),
+        query(pb::DebtorQueryService::NewStub(NewChannel(t.debtor_query, t.identity))),
         stats_(stats),
         shared_(shared) {}
 
@@ -862,9 +863,10 @@ absl::Status CheckOptions(const LoadOptions& o) {
   return absl::OkStatus();
 }
 
-absl::Status CheckReachable(const std::string& name, const std::string& target) {
+absl::Status CheckReachable(const std::string& name, const std::string& target,
+                            const rpc::ClientIdentity& identity) {
   if (target.empty()) return absl::InvalidArgumentError(name + ": no address");
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  auto channel = grpc::CreateChannel(target, rpc::ClientChannelCredentials(identity));
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + kConnectTimeout)) {
     return absl::UnavailableError(absl::StrCat("cannot reach ", name, " at ", target, " within ",
                                                kConnectTimeout.count(), "s: is the stack up?"));
@@ -918,7 +920,7 @@ absl::StatusOr<LoadReport> Run(const Targets& targets, const LoadOptions& option
         {"debtor-query", targets.debtor_query}}) {
     const bool needed = mix->mode == Mode::kWorkflow || name != "purchasing";
     if (!needed) continue;
-    if (auto s = CheckReachable(name, target); !s.ok()) return s;
+    if (auto s = CheckReachable(name, target, targets.identity); !s.ok()) return s;
   }
 
   LoadReport report;

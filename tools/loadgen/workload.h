@@ -27,12 +27,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "libs/rpc/tls.h"
 
 namespace bo::loadgen {
 
 // host:port of each service's gRPC API.
 struct Targets {
   std::string invoicing, purchasing, receiving, debtor_query;
+  // Who the clerks are to the services: mutual TLS and a bearer token on every call (its role
+  // must allow the whole mix at every branch: group). Plaintext for a stack run --insecure.
+  rpc::ClientIdentity identity;
 };
 
 struct LoadOptions {

@@ -326,9 +326,8 @@ std::string FirstDifferences(const std::string& before, const std::string& after
   return out;
 }
 
-bool Serving(const ServiceProcess& s) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(s.addr, grpc::InsecureChannelCredentials()));
+bool Serving(const TestStack& stack, const ServiceProcess& s) {
+  auto stub = grpc::health::v1::Health::NewStub(stack.Channel(s.addr));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::health::v1::HealthCheckRequest req;
@@ -345,8 +344,8 @@ bool Exited(pid_t pid) {
 
 // ---- Probes: bytes no client library would send ----
 
-grpc::Status RawCall(const std::string& addr, const std::string& method, const std::string& bytes) {
-  auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
+grpc::Status RawCall(std::shared_ptr<grpc::Channel> channel, const std::string& method,
+                     const std::string& bytes) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
@@ -392,6 +391,8 @@ class BadInput {
   pb::PurchasingService::Stub* pur() { return &stack_.purchasing(); }
   pb::ReceivingService::Stub* rcv() { return &stack_.receiving(); }
   pb::DebtorQueryService::Stub* dq() { return &stack_.debtor_query(); }
+  // HoldStock and ReleaseHold are taken only from invoicing (access.h).
+  pb::ReceivingService::Stub* relay() { return &stack_.receiving_from_invoicing(); }
 
   // Registers one case: `base` changed by `change`, sent with `method` of `stub`.
   template <typename Stub, typename Request, typename Response, typename Change>
@@ -683,7 +684,7 @@ void BadInput::SetUp() {
     req.set_invoice_id(DA_);
     req.set_invoice_line(1);
     req.set_quantity(1);
-    auto resp = Must(rcv(), &pb::ReceivingService::Stub::HoldStock, req, "HoldStock (retry)");
+    auto resp = Must(relay(), &pb::ReceivingService::Stub::HoldStock, req, "HoldStock (retry)");
     hold_da_ = {req, resp.SerializeAsString()};
   }
   DB_ = OpenInvoice(B_, D1_).invoice_id();  // an empty draft
@@ -780,6 +781,7 @@ void BadInput::SetUp() {
 #define INV_RPC(M) "backorder.v1.InvoicingService", #M, &pb::InvoicingService::Stub::M, inv()
 #define PUR_RPC(M) "backorder.v1.PurchasingService", #M, &pb::PurchasingService::Stub::M, pur()
 #define RCV_RPC(M) "backorder.v1.ReceivingService", #M, &pb::ReceivingService::Stub::M, rcv()
+#define RELAY_RPC(M) "backorder.v1.ReceivingService", #M, &pb::ReceivingService::Stub::M, relay()
 #define DQ_RPC(M) "backorder.v1.DebtorQueryService", #M, &pb::DebtorQueryService::Stub::M, dq()
 
 // Values used across the table.
@@ -1756,7 +1758,7 @@ void BadInput::ReceivingCases() {
     r.set_invoice_id(DA_);
     r.set_invoice_line(9);
     r.set_quantity(1);
-    Add(RCV_RPC(HoldStock), r, k, std::move(name), change, std::move(e));
+    Add(RELAY_RPC(HoldStock), r, k, std::move(name), change, std::move(e));
   };
   add_hold(
       K::kMissing, "no request id", [](auto& r) { r.clear_request_id(); }, Field("request_id"));
@@ -1785,7 +1787,7 @@ void BadInput::ReceivingCases() {
       K::kWrongBranch, "branch B's stock for an invoice of branch A",
       [this](auto& r) { r.set_branch_id(B_); }, Field("invoice_id"));
   Add(
-      RCV_RPC(HoldStock), hold_da_.request, K::kReplay,
+      RELAY_RPC(HoldStock), hold_da_.request, K::kReplay,
       "invoicing's request id for DA line 1, giving the hold back",
       [](auto& r) { r.set_quantity(0); }, FirstAnswer(hold_da_.answer));
 
@@ -1797,7 +1799,7 @@ void BadInput::ReceivingCases() {
     r.set_part_number(P2_);
     r.set_invoice_id(DA_);
     r.set_invoice_line(1);
-    Add(RCV_RPC(ReleaseHold), r, k, std::move(name), change, std::move(e));
+    Add(RELAY_RPC(ReleaseHold), r, k, std::move(name), change, std::move(e));
   };
   add_release(
       K::kMissing, "no request id", [](auto& r) { r.clear_request_id(); }, Field("request_id"));
@@ -2207,7 +2209,7 @@ int BadInput::Run() {
           {"invalid UTF-8", &bad_utf8},
           {"6 MiB", &huge}}) {
       if (bytes == &bad_utf8 && !string_first) continue;
-      const grpc::Status s = RawCall(AddressOf(stack_, service), path, *bytes);
+      const grpc::Status s = RawCall(stack_.Channel(AddressOf(stack_, service)), path, *bytes);
       ++probes;
       // Refused by the server (any code but the ones a dead or hung process gives).
       const bool refused = !s.ok() && s.error_code() != Code::UNAVAILABLE &&
@@ -2229,7 +2231,7 @@ int BadInput::Run() {
     if (Exited(s.pid)) {
       std::printf("CRASH %s exited; see %s\n", name.c_str(), s.log.c_str());
       ++crashes;
-    } else if (!Serving(s)) {
+    } else if (!Serving(stack_, s)) {
       std::printf("CRASH %s is alive but not SERVING\n", name.c_str());
       ++crashes;
     }

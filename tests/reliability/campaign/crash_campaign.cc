@@ -89,7 +89,13 @@ void Log(const std::string& line) {
 
 class Fleet {
  public:
-  Fleet(const Options& o) : work_(o.work_dir), kafka_port_(o.port_base + 90) {
+  // The services serve mutual TLS and check tokens, as on the local stack; the clerks call with
+  // the tests certificate and a group token.
+  Fleet(const Options& o)
+      : work_(o.work_dir),
+        kafka_port_(o.port_base + 90),
+        pki_(o.work_dir + "/pki"),
+        identity_(pki_.Client("clerks@campaign", "group")) {
     const std::pair<const char*, const char*> names[] = {{"invoicing", BO_INVOICING_BIN},
                                                          {"purchasing", BO_PURCHASING_BIN},
                                                          {"receiving", BO_RECEIVING_BIN},
@@ -109,6 +115,7 @@ class Fleet {
   }
 
   const std::string& bootstrap() const { return bootstrap_; }
+  const bo::rpc::ClientIdentity& identity() const { return identity_; }
   std::string addr(const std::string& name) const { return services_.at(name).addr; }
   std::string data_dir(const std::string& name) const { return services_.at(name).data_dir; }
   std::vector<std::string> names() const {
@@ -129,11 +136,10 @@ class Fleet {
   void Start(const std::string& name) {
     Service& s = services_.at(name);
     ::setenv("RECEIVING_ADDR", services_.at("receiving").addr.c_str(), 1);
-    s.pid = bo::testing::Spawn(
-        s.binary,
-        {"--grpc-addr=" + s.addr, "--http-addr=" + s.http, "--data-dir=" + s.data_dir,
-         "--kafka-bootstrap=" + bootstrap_, "--insecure"},
-        s.log);
+    std::vector<std::string> args = {"--grpc-addr=" + s.addr, "--http-addr=" + s.http,
+                                     "--data-dir=" + s.data_dir, "--kafka-bootstrap=" + bootstrap_};
+    for (std::string& flag : pki_.ServiceFlags(name)) args.push_back(std::move(flag));
+    s.pid = bo::testing::Spawn(s.binary, args, s.log);
   }
   void Kill(const std::string& name) {
     Service& s = services_.at(name);
@@ -174,7 +180,7 @@ class Fleet {
 
   // Waits until the service's health says SERVING (it has caught up with its topics).
   bool WaitServing(const std::string& name, seconds limit) {
-    return bo::testing::Serving(services_.at(name).addr, limit);
+    return bo::testing::Serving(services_.at(name).addr, limit, identity_);
   }
 
  private:
@@ -184,6 +190,8 @@ class Fleet {
   };
   std::string work_;
   int kafka_port_;
+  bo::testing::TestPki pki_;
+  bo::rpc::ClientIdentity identity_;
   std::string bootstrap_;
   std::map<std::string, Service> services_;
 };
@@ -203,7 +211,8 @@ class Clients {
       // Reconnect quickly after a kill instead of gRPC's growing back-off.
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
       args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-      return grpc::CreateCustomChannel(fleet.addr(n), grpc::InsecureChannelCredentials(), args);
+      return grpc::CreateCustomChannel(fleet.addr(n),
+                                       bo::rpc::ClientChannelCredentials(fleet.identity()), args);
     };
     invoicing = pb::InvoicingService::NewStub(ch("invoicing"));
     purchasing = pb::PurchasingService::NewStub(ch("purchasing"));
@@ -222,6 +231,11 @@ class Clients {
     for (int attempt = 0;; ++attempt) {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+      // Wait for a restarted service within the deadline rather than failing at once: a sync
+      // call's thread is what drives the channel's reconnection, and a TLS handshake (several
+      // round trips) left to gRPC's 5-second backup poller while every clerk sleeps between
+      // attempts does not finish before the server gives up on it.
+      ctx.set_wait_for_ready(true);
       ctx.AddMetadata("bo-actor", role + ":campaign");
       ctx.AddMetadata("bo-role", role);
       s = call(&ctx, req, resp);

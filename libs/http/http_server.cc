@@ -27,7 +27,10 @@ bool SetUpServerTls(SSL_CTX& ctx, const TlsFiles& tls) {
     return false;
   }
   SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
-  return true;
+  // With client certificates verified, OpenSSL refuses to resume a session (a browser's or
+  // node's second connection) with an internal_error alert unless the context is named.
+  static const unsigned char kSessionContext[] = "bo-http";
+  return SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1) == 1;
 }
 
 // The common name of the client certificate `ssl` verified; empty if none was presented.

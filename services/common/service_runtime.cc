@@ -90,7 +90,20 @@ std::unique_ptr<ServiceRuntime> ServiceRuntime::Open(const std::string& name, in
     std::exit(1);
   }
   runtime->store_ = std::move(*store);
-  runtime->http_ = std::make_unique<http::HttpServer>(config->http_addr);
+  if (config->insecure) {
+    runtime->http_ = std::make_unique<http::HttpServer>(config->http_addr);
+  } else {
+    runtime->http_ = std::make_unique<http::HttpServer>(
+        config->http_addr, http::TlsFiles{config->tls.ca, config->tls.cert, config->tls.key});
+    runtime->http_->SetGuard([access = runtime->access_](
+                                 const http::Request& r) -> std::optional<http::Response> {
+      const auto it = r.headers.find("authorization");
+      const absl::Status s =
+          access->AdmitHttpRead(r.peer, it == r.headers.end() ? "" : it->second, r.Param("branch"));
+      if (s.ok()) return std::nullopt;
+      return http::Text(absl::IsUnauthenticated(s) ? 401 : 403, std::string(s.message()) + "\n");
+    });
+  }
   runtime->AddRuntimeMetrics();
   runtime->AddProbes();
   return runtime;
@@ -140,9 +153,15 @@ std::string ServiceRuntime::StatusJson() const {
   return status.dump();
 }
 
+http::FetchIdentity ServiceRuntime::http_identity() const {
+  if (config_.insecure) return {};
+  return {config_.tls.ca, config_.tls.cert, config_.tls.key, ""};
+}
+
 void ServiceRuntime::AddProbes() {
-  http_->Get("/healthz", [](const http::Request&) { return http::Text(200, "ok\n"); });
-  http_->Get("/readyz", [this](const http::Request&) {
+  // Probes say only "alive" and "caught up": open, as an orchestrator's prober has no token.
+  http_->GetOpen("/healthz", [](const http::Request&) { return http::Text(200, "ok\n"); });
+  http_->GetOpen("/readyz", [this](const http::Request&) {
     return Ready() ? http::Text(200, "ready\n")
                    : http::Text(503, "not ready: catching up with its topics\n");
   });

@@ -53,8 +53,13 @@ class ServiceRuntime {
   std::shared_ptr<const Access> access() const { return access_; }
   // The figures on /metrics; add the service's own before Run().
   metrics::Registry* metrics() { return &metrics_; }
-  // The HTTP server of /metrics and the probes; add routes before Run().
+  // The HTTP server of /metrics and the probes; add routes before Run(). With TLS it serves
+  // HTTPS with the service's certificate, and every route added with Get() is guarded by
+  // Access::AdmitHttpRead (GetOpen: only what holds no data).
   http::HttpServer* http() { return http_.get(); }
+  // How this service fetches from its peers' HTTP side: its own certificate over HTTPS, or
+  // nothing for plain HTTP (--insecure).
+  http::FetchIdentity http_identity() const;
 
   // Starts the HTTP server, relay, consumers and the gRPC server, then serves until
   // SIGTERM/SIGINT and shuts everything down in reverse order. Returns the exit code.

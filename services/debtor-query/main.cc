@@ -46,8 +46,9 @@ int main(int argc, char** argv) {
   bo::debtor_query::Dashboard::Options options;
   options.own_status = [&runtime] { return runtime->StatusJson(); };
   options.peers = bo::debtor_query::PeersFromEnvironment();
-  options.fetch = [](const std::string& base_url) {
-    return bo::http::Fetch(base_url, "/api/v1/status", kPeerStatusTimeout);
+  // Over HTTPS with debtor-query's own certificate, which the peers admit (AccessOptions).
+  options.fetch = [identity = runtime->http_identity()](const std::string& base_url) {
+    return bo::http::Fetch(base_url, "/api/v1/status", kPeerStatusTimeout, identity);
   };
   bo::debtor_query::Dashboard dashboard(db, std::move(options));
 
@@ -58,12 +59,13 @@ int main(int argc, char** argv) {
     response.headers["Cache-Control"] = "no-store";
     return response;
   });
+  // The page and its script hold no data (the script fetches it with the viewer's token): open.
   for (const bo::debtor_query::DashboardAsset& asset : bo::debtor_query::DashboardAssets()) {
     const std::string path = "/dashboard/" + std::string(asset.name);
-    http->Get(path, [&asset](const bo::http::Request&) { return Asset(asset); });
+    http->GetOpen(path, [&asset](const bo::http::Request&) { return Asset(asset); });
     if (asset.name == "index.html") {
-      http->Get("/", [&asset](const bo::http::Request&) { return Asset(asset); });
-      http->Get("/dashboard", [&asset](const bo::http::Request&) { return Asset(asset); });
+      http->GetOpen("/", [&asset](const bo::http::Request&) { return Asset(asset); });
+      http->GetOpen("/dashboard", [&asset](const bo::http::Request&) { return Asset(asset); });
     }
   }
 

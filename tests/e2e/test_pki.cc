@@ -43,4 +43,8 @@ rpc::ClientIdentity TestPki::Client(const std::string& subject, const std::strin
   return {*std::move(tls), *std::move(token)};
 }
 
+http::FetchIdentity TestPki::HttpClient(const rpc::ClientIdentity& identity) const {
+  return {dir_ + "/ca.crt", dir_ + "/tests.crt", dir_ + "/tests.key", identity.bearer_token};
+}
+
 }  // namespace bo::testing

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "libs/http/http_server.h"
 #include "libs/rpc/tls.h"
 
 namespace bo::testing {
@@ -27,6 +28,9 @@ class TestPki {
   rpc::ClientIdentity Client(const std::string& subject, const std::string& role,
                              const std::vector<std::string>& branches = {},
                              const std::string& certificate = "tests") const;
+
+  // The same client on the services' HTTPS side: the tests certificate and `identity`'s token.
+  http::FetchIdentity HttpClient(const rpc::ClientIdentity& identity) const;
 
   const std::string& dir() const { return dir_; }
 

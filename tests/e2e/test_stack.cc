@@ -62,6 +62,12 @@ TestStack::TestStack(int port_base, std::map<std::string, std::string> env)
       rpc::ClientChannelCredentials(pki_.Client(kSubject, "group", {}, "invoicing"))));
 }
 
+std::string TestStack::HttpBase(const std::string& grpc_addr) {
+  const size_t colon = grpc_addr.rfind(':');
+  return "https://" + grpc_addr.substr(0, colon) + ":" +
+         std::to_string(std::stoi(grpc_addr.substr(colon + 1)) + 1000);
+}
+
 std::shared_ptr<grpc::Channel> TestStack::Channel(const std::string& addr) const {
   return grpc::CreateChannel(addr, rpc::ClientChannelCredentials(identity_));
 }

@@ -58,6 +58,10 @@ class TestStack {
   const rpc::ClientIdentity& identity() const { return identity_; }
   // A channel of its own to `addr` as the stubs' identity.
   std::shared_ptr<grpc::Channel> Channel(const std::string& addr) const;
+  // The HTTPS side of the service at gRPC address `grpc_addr` (its port + 1000), and who to fetch
+  // from it as (the stubs' certificate and token).
+  static std::string HttpBase(const std::string& grpc_addr);
+  http::FetchIdentity http_identity() const { return pki_.HttpClient(identity_); }
 
  private:
   void WaitServing(const ServiceProcess& s);

@@ -28,7 +28,10 @@ mkdir -p "$OUT"
 
 url="$(sed -n 's/^DEBTOR_QUERY_HTTP=//p' "$BO_STACK_ENV")"
 [ -n "$url" ] || fail "no DEBTOR_QUERY_HTTP in $BO_STACK_ENV"
-DASHBOARD_URL="$url" BOCTL="$BUILD/tools/boctl/boctl" BRANCH="NORTH-$BO_WALKTHROUGH_RUN" \
+token_file="$(sed -n 's/^BO_VIEWER_TOKEN_FILE=//p' "$BO_STACK_ENV")"
+[ -s "$token_file" ] || fail "no viewer token (BO_VIEWER_TOKEN_FILE) in $BO_STACK_ENV"
+DASHBOARD_TOKEN="$(cat "$token_file")" NODE_EXTRA_CA_CERTS="$(sed -n 's/^BO_CA=//p' "$BO_STACK_ENV")" \
+  DASHBOARD_URL="$url" BOCTL="$BUILD/tools/boctl/boctl" BRANCH="NORTH-$BO_WALKTHROUGH_RUN" \
   SCREENSHOTS="$BUILD/dashboard" CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" \
   node "$REPO/tests/ops/dashboard/dashboard.test.mjs" || fail "see the problems above"
 

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -60,10 +61,26 @@ def prefix(name):
     return name.upper().replace("-", "_")
 
 
-def http_get(url, timeout=10):
+# The stack's HTTPS side is read as Prometheus reads it: its CA and the prometheus certificate
+# (set by main from stack.env; None for a plain-HTTP stack).
+TLS = {"ca": None, "reader": None, "anonymous": None}
+
+
+def tls_contexts(env):
+    ca = env.get("BO_CA")
+    if not ca:
+        return
+    pki = os.path.dirname(ca)
+    TLS["ca"] = ca
+    TLS["reader"] = ssl.create_default_context(cafile=ca)
+    TLS["reader"].load_cert_chain(os.path.join(pki, "prometheus.crt"), os.path.join(pki, "prometheus.key"))
+    TLS["anonymous"] = ssl.create_default_context(cafile=ca)
+
+
+def http_get(url, timeout=10, who="reader"):
     """(status, content type, body) of a GET; status 0 when nothing answered."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(url, timeout=timeout, context=TLS[who]) as r:
             return r.status, r.headers.get("Content-Type", ""), r.read().decode("utf-8")
     except urllib.error.HTTPError as e:
         return e.code, e.headers.get("Content-Type", ""), e.read().decode("utf-8", "replace")
@@ -126,6 +143,11 @@ def values(fam, sample_name=None):
 
 def check_probes(urls):
     for svc, url in urls.items():
+        if url.startswith("https:"):
+            # Without a reader's certificate or a token only the probes answer.
+            status, _, body = http_get(url + "/metrics", who="anonymous")
+            if status != 401:
+                problem(f"{svc} {url}/metrics without a certificate or token answered {status}, want 401")
         status, _, body = http_get(url + "/healthz")
         if status != 200 or body.strip() != "ok":
             problem(f"{svc} {url}/healthz answered {status} {body.strip()[:80]!r}, want 200 'ok'")
@@ -400,6 +422,17 @@ def prometheus_phase(args, urls, dashboard, families):
     if len(config["scrape_configs"]) != 1:
         problem("deploy/prometheus/prometheus.yml has no file_sd job for other machines")
         return
+    job = config["scrape_configs"][0]
+    if job.get("scheme") != "https" or "tls_config" not in job:
+        problem("deploy/prometheus/prometheus.yml: the file_sd job does not scrape over HTTPS with a certificate")
+    if not TLS["ca"]:
+        problem(f"{args.env} has no BO_CA: the stack does not serve HTTPS")
+        return
+    # This stack's certificates instead of var/stack/pki.
+    pki = os.path.dirname(TLS["ca"])
+    job["tls_config"] = {"ca_file": os.path.join(pki, "ca.crt"),
+                         "cert_file": os.path.join(pki, "prometheus.crt"),
+                         "key_file": os.path.join(pki, "prometheus.key")}
     with open(os.path.join(work, "prometheus.yml"), "w", encoding="utf-8") as f:
         yaml.safe_dump(config, f)
     with open(os.path.join(work, "targets", "stack.yml"), "w", encoding="utf-8") as f:
@@ -488,6 +521,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     families = load_families(os.path.join(args.deploy, "prometheus", "metric-families.txt"))
     env = load_env(args.env)
+    tls_contexts(env)
     urls = {}
     for svc in SERVICES:
         url = env.get(prefix(svc) + "_HTTP")

@@ -98,15 +98,11 @@ T Must(absl::StatusOr<T> v, const std::string& what) {
   return std::move(*v);
 }
 
-std::string HttpBase(const std::string& grpc_addr) {
-  const int port = std::stoi(grpc_addr.substr(grpc_addr.rfind(':') + 1));
-  return "http://127.0.0.1:" + std::to_string(port + 1000);
-}
-
 // True when every service's outbox is empty and every consumer has no lag (/api/v1/status).
 bool Quiet(const bo::testing::TestStack& stack) {
   for (const auto& [name, s] : stack.services()) {
-    auto body = bo::http::Fetch(HttpBase(s.addr), "/api/v1/status", seconds(5));
+    auto body = bo::http::Fetch(bo::testing::TestStack::HttpBase(s.addr), "/api/v1/status",
+                                seconds(5), stack.http_identity());
     if (!body.ok()) return false;
     auto status = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
     if (status.is_discarded() || status.value("outbox_depth", 1) != 0) return false;

@@ -5,8 +5,8 @@
 # every RPC refuses (no, expired, forged, altered or wrong-audience token; a viewer writing;
 # another branch; a hold not relayed by invoicing), invoicing holds stock in receiving over mutual
 # TLS with its own certificate and the clerk's token, a service started with neither TLS nor
-# --insecure refuses to start, and one started --insecure says so loudly. Ports 2120x (HTTP
-# 2220x).
+# --insecure refuses to start, and one started --insecure says so loudly; the HTTP side is HTTPS
+# behind the same tokens (or a service's or Prometheus' certificate). Ports 2120x (HTTP 2220x).
 set -uo pipefail
 REPO="$1"
 BUILD="$2"
@@ -52,8 +52,10 @@ token() { # token ROLE BRANCHES
 
 # shellcheck disable=SC2046
 start receiving 21203 $(tls_of receiving)
+# debtor-query shows its peers' status on the dashboard, read from their HTTPS side.
 # shellcheck disable=SC2046
-start debtor-query 21204 $(tls_of debtor-query)
+INVOICING_HTTP=https://127.0.0.1:22201 PURCHASING_HTTP=https://127.0.0.1:22202 \
+  RECEIVING_HTTP=https://127.0.0.1:22203 start debtor-query 21204 $(tls_of debtor-query)
 # shellcheck disable=SC2046
 RECEIVING_ADDR=127.0.0.1:21203 start invoicing 21201 $(tls_of invoicing)
 # shellcheck disable=SC2046
@@ -121,6 +123,42 @@ out="$(BO_CA= BO_CERT= BO_KEY= "$BUILD/tools/boctl/boctl" --invoicing-addr 127.0
   --timeout 2 invoice get --invoice "$invoice" 2>&1)" &&
   fail "boctl in plaintext was served: $out"
 grep -q UNAVAILABLE <<<"$out" || fail "boctl in plaintext: expected UNAVAILABLE, got $out"
+
+# The HTTP side is HTTPS with the same certificates: probes and the dashboard page are open, every
+# other route needs a token (a branch's for a branch-limited one) or a service's or Prometheus'
+# certificate; plaintext is refused.
+https() { # https PATH CURL-ARGS... -> the status code
+  local path="$1"
+  shift
+  curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/ca.crt" "$@" "https://127.0.0.1:22204$path"
+}
+expect_http() { # expect_http CODE WHAT PATH CURL-ARGS...
+  local want="$1" what="$2" got
+  shift 2
+  got="$(https "$@")"
+  [ "$got" = "$want" ] || fail "HTTPS $what: expected $want, got $got"
+}
+expect_http 200 "/healthz without a token" /healthz
+expect_http 200 "the dashboard page without a token" /
+expect_http 401 "/metrics without a token" /metrics
+expect_http 401 "/api/v1/dashboard with a forged token" /api/v1/dashboard -H "Authorization: Bearer x.y.z"
+expect_http 401 "/metrics with boctl's certificate alone" /metrics \
+  --cert "$pki/boctl.crt" --key "$pki/boctl.key"
+expect_http 200 "/metrics with Prometheus' certificate" /metrics \
+  --cert "$pki/prometheus.crt" --key "$pki/prometheus.key"
+expect_http 200 "/api/v1/status with a viewer token" /api/v1/status \
+  -H "Authorization: Bearer $(token viewer '*')"
+expect_http 403 "another branch's dashboard" "/api/v1/dashboard?branch=ELSEWHERE" \
+  -H "Authorization: Bearer $(token viewer TLS)"
+expect_http 200 "its own branch's dashboard" "/api/v1/dashboard?branch=TLS" \
+  -H "Authorization: Bearer $(token viewer TLS)"
+expect_http 000 "a client certificate of another CA" /healthz \
+  --cert "$work/stranger/prometheus.crt" --key "$work/stranger/prometheus.key"
+curl -s -o /dev/null "http://127.0.0.1:22204/healthz" && fail "plain HTTP was served on the HTTPS port"
+# debtor-query reads its peers' status over HTTPS with its own certificate.
+services="$(curl -s --cacert "$pki/ca.crt" -H "Authorization: Bearer $(token viewer '*')" \
+  https://127.0.0.1:22204/api/v1/dashboard | jq -r '[.services[] | select(.state != "unreachable")] | length')"
+[ "$services" = 4 ] || fail "the dashboard reaches $services of 4 services over HTTPS"
 
 # Plaintext only when asked for, and then loudly.
 "$BUILD/services/purchasing/bo-purchasing" --grpc-addr=127.0.0.1:21205 \

@@ -47,11 +47,9 @@ const std::map<std::string, std::string> kGrpcService = {
 // grpc_server_handled_total{...,grpc_code="OK"} of one service, by (grpc_service, grpc_method).
 using Handled = std::map<std::pair<std::string, std::string>, int64_t>;
 
-Handled HandledOk(const std::string& grpc_addr) {
-  const size_t colon = grpc_addr.rfind(':');
-  const std::string http = "http://" + grpc_addr.substr(0, colon) + ":" +
-                           std::to_string(std::stoi(grpc_addr.substr(colon + 1)) + 1000);
-  auto body = http::Fetch(http, "/metrics", std::chrono::milliseconds(5000));
+Handled HandledOk(const bo::testing::TestStack& stack, const std::string& grpc_addr) {
+  const std::string http = bo::testing::TestStack::HttpBase(grpc_addr);
+  auto body = http::Fetch(http, "/metrics", std::chrono::milliseconds(5000), stack.http_identity());
   EXPECT_TRUE(body.ok()) << http << ": " << body.status();
   Handled out;
   if (!body.ok()) return out;
@@ -253,7 +251,7 @@ TEST(Loadgen, WorkflowMixAgreesWithTheServices) {
   }
   Handled handled;
   for (const auto& [name, s] : services) {
-    for (const auto& [key, n] : HandledOk(s.addr)) handled[key] += n;
+    for (const auto& [key, n] : HandledOk(stack, s.addr)) handled[key] += n;
   }
   for (const auto& [key, n] : ok) {
     SCOPED_TRACE(key.first + "/" + key.second);

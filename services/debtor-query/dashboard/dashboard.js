@@ -50,6 +50,21 @@
     return node;
   }
 
+  // ---- who is looking ----
+
+  // The viewer's bearer token: given once in the address's fragment (#token=..., which the
+  // browser never sends to a server), then kept for this tab only in sessionStorage and taken out
+  // of the address bar. A stack started --insecure needs none.
+  function bearerToken() {
+    const given = new URLSearchParams(window.location.hash.slice(1)).get("token");
+    if (given) {
+      sessionStorage.setItem("bo-token", given);
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    return sessionStorage.getItem("bo-token") || "";
+  }
+  const token = bearerToken();
+
   // ---- the branch filter and the URL ----
 
   function selectedBranch() {
@@ -343,7 +358,14 @@
     const branch = selectedBranch();
     try {
       const query = branch ? "?branch=" + encodeURIComponent(branch) : "";
-      const response = await fetch("api/v1/dashboard" + query, { signal: controller.signal, cache: "no-store" });
+      const headers = token ? { Authorization: "Bearer " + token } : {};
+      const response = await fetch("api/v1/dashboard" + query,
+        { signal: controller.signal, cache: "no-store", headers });
+      if (response.status === 401 || response.status === 403) {
+        // The guard answers in plain text: who is missing, or which branch is not theirs.
+        const why = (await response.text()).trim();
+        throw new Error(response.status === 401 ? why + " (open the address with #token=<token>)" : why);
+      }
       const body = await response.json();
       if (!response.ok) throw new Error(body.error || "HTTP " + response.status);
       if (mine !== latest) return;

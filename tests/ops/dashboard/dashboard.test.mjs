@@ -2,6 +2,9 @@
 // driven by playwright-core), on a stack that ran the walkthrough. tests/ops/dashboard_test.sh
 // starts the stack and runs this with:
 //   DASHBOARD_URL   debtor-query's HTTP base URL (DEBTOR_QUERY_HTTP of stack.env)
+//   DASHBOARD_TOKEN a viewer's bearer token (the stack's tokens/viewer.jwt); none for a stack
+//                   started --insecure. Over HTTPS node must trust the stack's CA
+//                   (NODE_EXTRA_CA_CERTS); chromium is told to accept the dev CA's certificate.
 //   BOCTL           build/tools/boctl/boctl (BO_STACK_ENV tells it where the stack is)
 //   BRANCH          a branch of this run's walkthrough, to filter by (NORTH-<run>)
 //   SCREENSHOTS     folder for the full-page screenshots (<build>/dashboard)
@@ -24,6 +27,7 @@ const env = (name, fallback) => {
   return v;
 };
 const BASE = env('DASHBOARD_URL').replace(/\/$/, '');
+const TOKEN = env('DASHBOARD_TOKEN', '');
 const BOCTL = env('BOCTL');
 const BRANCH = env('BRANCH');
 const SHOTS = env('SCREENSHOTS');
@@ -266,11 +270,24 @@ const wantAll = expected('', lostByBranch);
 const wantBranch = expected(BRANCH, lostByBranch);
 if (!wantBranch.rows.length) problem(`the API lists nothing ready to invoice at ${BRANCH}: did the walkthrough run?`);
 
+// The guard of the HTTPS side: the data needs a token (the page itself holds none).
+if (TOKEN) {
+  const none = await fetch(`${BASE}/api/v1/dashboard`);
+  if (none.status !== 401) problem(`/api/v1/dashboard without a token answered ${none.status}, not 401`);
+  const forged = await fetch(`${BASE}/api/v1/dashboard`, { headers: { Authorization: `Bearer ${TOKEN}x` } });
+  if (forged.status !== 401) problem(`/api/v1/dashboard with an altered token answered ${forged.status}, not 401`);
+  const page = await fetch(`${BASE}/`);
+  if (page.status !== 200) problem(`the page itself (no data) answered ${page.status} without a token`);
+}
+
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 let page;
 try {
   // A wall screen: 1600 x 1000 CSS pixels.
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
+  // ignoreHTTPSErrors: the development CA is not in chromium's store (node checks it above).
+  const context = await browser.newContext({
+    viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1, ignoreHTTPSErrors: BASE.startsWith('https:'),
+  });
   page = await context.newPage();
   const base = new URL(BASE);
   page.on('request', (req) => {
@@ -283,7 +300,8 @@ try {
   page.on('pageerror', (err) => problem(`page error: ${err.message}`));
   page.on('requestfailed', (req) => problem(`request failed: ${req.url()} (${req.failure()?.errorText})`));
 
-  const resp = await page.goto(`${BASE}/`, { waitUntil: 'load' });
+  // The token in the fragment: the page keeps it for the tab and takes it out of the address.
+  const resp = await page.goto(`${BASE}/` + (TOKEN ? `#token=${TOKEN}` : ''), { waitUntil: 'load' });
   if (!resp || resp.status() !== 200) problem(`GET ${BASE}/ answered ${resp?.status()}`);
   await expectShows(page, wantAll, 'all branches');
   await checkServices(page);

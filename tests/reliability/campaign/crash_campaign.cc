@@ -160,8 +160,8 @@ class Fleet {
   bool WaitCaughtUp(const std::string& name, seconds limit) {
     const auto end = Clock::now() + limit;
     while (Clock::now() < end) {
-      auto body = bo::http::Fetch("http://" + services_.at(name).http, "/api/v1/status",
-                                  milliseconds(2000));
+      auto body = bo::http::Fetch("https://" + services_.at(name).http, "/api/v1/status",
+                                  milliseconds(2000), pki_.HttpClient(identity_));
       if (body.ok()) {
         auto status = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
         bool quiet = status.is_object() && status.value("ready", false) &&

@@ -49,7 +49,7 @@ std::string PeerName(const SSL* ssl) {
 
 struct HttpServer::Impl {
   std::unique_ptr<httplib::Server> server;
-  bool tls_ok = true;  // the TLS files could be used (checked again at Start)
+  bool tls_ok = true;  // the TLS files could be used (Start refuses otherwise)
   Guard guard;
   std::atomic<bool> finished{false};  // listen_after_bind returned
 };

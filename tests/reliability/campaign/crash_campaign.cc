@@ -114,6 +114,16 @@ class Fleet {
     bootstrap_ = "127.0.0.1:" + std::to_string(kafka_port_);
   }
 
+  // Whatever way main leaves (a failed campaign returns early), nothing it started keeps running.
+  ~Fleet() { Shutdown(); }
+  // The services, then the broker; once.
+  void Shutdown() {
+    if (shut_down_) return;
+    shut_down_ = true;
+    StopAll();
+    Broker("stop");
+  }
+
   const std::string& bootstrap() const { return bootstrap_; }
   const bo::rpc::ClientIdentity& identity() const { return identity_; }
   std::string addr(const std::string& name) const { return services_.at(name).addr; }
@@ -193,6 +203,7 @@ class Fleet {
   bo::testing::TestPki pki_;
   bo::rpc::ClientIdentity identity_;
   std::string bootstrap_;
+  bool shut_down_ = false;
   std::map<std::string, Service> services_;
 };
 
@@ -961,8 +972,7 @@ int main(int argc, char** argv) {
     Log("debtor-query's read models rebuilt from the topics: identical");
   }
 
-  fleet.StopAll();
-  fleet.Broker("stop");
+  fleet.Shutdown();
   std::printf(
       "RELIABILITY kills=%d broker_restarts=%d acknowledged=%lld lost=%lld duplicated=%lld "
       "mismatches=%lld\n",

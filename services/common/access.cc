@@ -87,6 +87,22 @@ bool AllBranches(const auth::Claims& claims) {
          std::find(claims.branches.begin(), claims.branches.end(), "*") != claims.branches.end();
 }
 
+// A caller limited to some branches names one of theirs in `field` (`branch`): PERMISSION_DENIED
+// when it names none, or another.
+absl::Status NamesOneOfTheirBranches(const auth::Claims& claims, std::string_view field,
+                                     std::string_view branch) {
+  const std::string theirs = absl::StrJoin(claims.branches, ", ");
+  if (branch.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        std::string(field), ": required of a caller limited to branches (", theirs, ")"));
+  }
+  if (std::find(claims.branches.begin(), claims.branches.end(), branch) == claims.branches.end()) {
+    return absl::PermissionDeniedError(absl::StrCat(std::string(field), ": ", std::string(branch),
+                                                    " is not one of your branches (", theirs, ")"));
+  }
+  return absl::OkStatus();
+}
+
 bool RoleAllows(std::string_view role, Need need) {
   if (role == "group") return true;
   if (role == "manager") return true;
@@ -208,21 +224,14 @@ absl::Status Access::Authorise(const auth::Claims& claims, std::string_view peer
 
   const auto* descriptor = request.GetDescriptor();
   const auto* reflection = request.GetReflection();
-  const std::string yours =
-      absl::StrCat(" is not one of your branches (", absl::StrJoin(claims.branches, ", "), ")");
   if (const FieldDescriptor* f = descriptor->FindFieldByName("branch_id");
       f != nullptr && !f->is_repeated() && f->type() == FieldDescriptor::TYPE_STRING) {
     // Until the queries filter rows by the caller's branches, a caller limited to some branches
     // names one: a list across all branches would show the others'.
-    const std::string branch = reflection->GetString(request, f);
-    if (branch.empty()) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("branch_id: required of a caller limited to branches (",
-                       absl::StrJoin(claims.branches, ", "), ")"));
-    }
-    if (std::find(claims.branches.begin(), claims.branches.end(), branch) ==
-        claims.branches.end()) {
-      return absl::PermissionDeniedError(absl::StrCat("branch_id: ", branch, yours));
+    if (absl::Status s =
+            NamesOneOfTheirBranches(claims, "branch_id", reflection->GetString(request, f));
+        !s.ok()) {
+      return s;
     }
   }
   auto of_yours = [&](std::string_view id) {
@@ -253,27 +262,20 @@ absl::Status Access::AdmitHttpRead(std::string_view peer, std::string_view autho
       std::find(http_readers_.begin(), http_readers_.end(), peer) != http_readers_.end()) {
     return absl::OkStatus();
   }
-  if (authorization.empty()) {
-    return absl::UnauthenticatedError(
-        "Authorization: a bearer token is required (or a certificate of a service or Prometheus)");
-  }
-  auto token = auth::BearerToken(authorization);
-  if (!token.ok()) return token.status();
-  auto claims = verifier_->Verify(*token, absl::Now());
+  auto claims = VerifiedClaims(
+      authorization,
+      "Authorization: a bearer token is required (or a certificate of a service or Prometheus)");
   if (!claims.ok()) return claims.status();
   if (AllBranches(*claims)) return absl::OkStatus();
-  if (branch.empty()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("branch: required of a caller limited to branches (",
-                     absl::StrJoin(claims->branches, ", "), ")"));
-  }
-  if (std::find(claims->branches.begin(), claims->branches.end(), branch) ==
-      claims->branches.end()) {
-    return absl::PermissionDeniedError(absl::StrCat("branch: ", std::string(branch),
-                                                    " is not one of your branches (",
-                                                    absl::StrJoin(claims->branches, ", "), ")"));
-  }
-  return absl::OkStatus();
+  return NamesOneOfTheirBranches(*claims, "branch", branch);
+}
+
+absl::StatusOr<auth::Claims> Access::VerifiedClaims(std::string_view authorization,
+                                                    std::string_view missing) const {
+  if (authorization.empty()) return absl::UnauthenticatedError(std::string(missing));
+  auto token = auth::BearerToken(authorization);
+  if (!token.ok()) return token.status();
+  return verifier_->Verify(*token, absl::Now());
 }
 
 absl::StatusOr<Caller> Access::Admit(const grpc::ServerContext* context,
@@ -289,14 +291,9 @@ absl::StatusOr<Caller> Access::Admit(const grpc::ServerContext* context,
     return caller;
   }
   const std::string authorization = Metadata(context, "authorization");
-  if (authorization.empty()) {
-    return absl::UnauthenticatedError(
-        "authorization: a bearer token is required (bo-admin mint-token makes one for "
-        "development)");
-  }
-  auto token = auth::BearerToken(authorization);
-  if (!token.ok()) return token.status();
-  auto claims = verifier_->Verify(*token, absl::Now());
+  auto claims = VerifiedClaims(authorization,
+                               "authorization: a bearer token is required (bo-admin mint-token "
+                               "makes one for development)");
   if (!claims.ok()) return claims.status();
   if (absl::Status s = Authorise(*claims, PeerName(context), request); !s.ok()) return s;
   caller.subject = claims->subject;

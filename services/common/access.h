@@ -102,6 +102,10 @@ class Access {
 
  private:
   Access() = default;
+  // The verified claims of an authorization value ("Bearer <token>"): UNAUTHENTICATED with
+  // `missing` when it is empty, or with the reason when the token does not verify.
+  absl::StatusOr<auth::Claims> VerifiedClaims(std::string_view authorization,
+                                              std::string_view missing) const;
   std::optional<auth::TokenVerifier> verifier_;
   std::vector<std::string> relays_;
   std::vector<std::string> http_readers_;

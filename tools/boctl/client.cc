@@ -193,6 +193,13 @@ void TakeIdentityFromStack(const StackFile& stack, rpc::TlsFiles* tls, const std
   if (token.empty() && token_file->empty()) *token_file = value("BO_TOKEN_FILE");
 }
 
+absl::StatusOr<rpc::ClientIdentity> ResolveIdentity(const StackFile& stack, rpc::TlsFiles tls,
+                                                    const std::string& token,
+                                                    std::string token_file) {
+  TakeIdentityFromStack(stack, &tls, token, &token_file);
+  return rpc::ReadClientIdentity(tls, token, token_file);
+}
+
 bool Retryable(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED;
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "absl/status/statusor.h"
 #include "backorder/v1/debtor_query_service.grpc.pb.h"
 #include "backorder/v1/invoicing_service.grpc.pb.h"
 #include "backorder/v1/purchasing_service.grpc.pb.h"
@@ -79,6 +80,12 @@ std::map<ServiceId, Address> ResolveAddresses(const StackFile& stack,
 // (BO_TOKEN_FILE) unless a token or token file was given. A stack started --insecure has none.
 void TakeIdentityFromStack(const StackFile& stack, rpc::TlsFiles* tls, const std::string& token,
                            std::string* token_file);
+
+// Who the client is: `tls`, `token` and `token_file` (flags, else environment) completed from
+// `stack` by TakeIdentityFromStack, then read (rpc::ReadClientIdentity and its errors).
+absl::StatusOr<rpc::ClientIdentity> ResolveIdentity(const StackFile& stack, rpc::TlsFiles tls,
+                                                    const std::string& token,
+                                                    std::string token_file);
 
 // Who calls and how patiently.
 struct CallSettings {

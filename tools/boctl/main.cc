@@ -140,8 +140,7 @@ bool Resolve(GlobalFlags* g) {
   if (!stack.has_value()) return false;
   g->call.addresses = bo::boctl::ResolveAddresses(*stack, g->addresses);
   if (g->call.request_id.empty()) g->call.request_id = bo::NewUuidV7();
-  bo::boctl::TakeIdentityFromStack(*stack, &g->tls, g->token, &g->token_file);
-  auto identity = bo::rpc::ReadClientIdentity(g->tls, g->token, g->token_file);
+  auto identity = bo::boctl::ResolveIdentity(*stack, g->tls, g->token, g->token_file);
   if (!identity.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(identity.status().message()).c_str());
     return false;

@@ -57,7 +57,7 @@ std::string ReportJson(const bo::loadgen::LoadReport& r) {
 // above), else the defaults; --ca/--cert/--key and --token/--token-file, else the environment,
 // else the stack file's.
 bool Resolve(const std::string& env_file, std::map<bo::boctl::ServiceId, std::string> flags,
-             bo::rpc::TlsFiles tls, const std::string& token, std::string token_file,
+             const bo::rpc::TlsFiles& tls, const std::string& token, const std::string& token_file,
              bo::loadgen::Targets* targets) {
   const auto stack = bo::boctl::ReadStackFile(env_file);
   if (!stack.has_value()) return false;
@@ -73,8 +73,7 @@ bool Resolve(const std::string& env_file, std::map<bo::boctl::ServiceId, std::st
     std::fprintf(stderr, "bo-loadgen: %s at %s (%s)\n", bo::boctl::ServiceName(service).c_str(),
                  address.target.c_str(), address.source.c_str());
   }
-  bo::boctl::TakeIdentityFromStack(*stack, &tls, token, &token_file);
-  auto identity = bo::rpc::ReadClientIdentity(tls, token, token_file);
+  auto identity = bo::boctl::ResolveIdentity(*stack, tls, token, token_file);
   if (!identity.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(identity.status().message()).c_str());
     return false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -65,6 +66,18 @@ const std::map<std::string_view, Need>& Policy() {
       {"backorder.v1.ProcessCreditorInvoiceRequest", Need::kWrite},
   };
   return *policy;
+}
+
+// The lists whose handlers filter rows by Caller::MaySee: a caller limited to some branches may
+// leave their branch_id empty and sees only their branches' rows. Any other request that has a
+// branch_id must name one of the caller's branches.
+const std::set<std::string_view>& RowFilteredLists() {
+  static const auto* const lists = new std::set<std::string_view>{
+      "backorder.v1.ListReadyToInvoiceRequest", "backorder.v1.ListBackordersRequest",
+      "backorder.v1.ListInvoicesRequest",       "backorder.v1.ListReadyBackordersRequest",
+      "backorder.v1.ListStockOrdersRequest",
+  };
+  return *lists;
 }
 
 const char* NeedName(Need need) {
@@ -174,6 +187,10 @@ const Need* NeedOf(std::string_view request_type) {
   return it == policy.end() ? nullptr : &it->second;
 }
 
+bool FiltersRowsByBranch(std::string_view request_type) {
+  return RowFilteredLists().contains(request_type);
+}
+
 bool IsDocumentOfBranch(std::string_view id, std::string_view branch) {
   for (auto [prefix, groups] :
        {std::pair{std::string_view("INV-"), 1}, std::pair{std::string_view("SO-"), 1},
@@ -226,12 +243,9 @@ absl::Status Access::Authorise(const auth::Claims& claims, std::string_view peer
   const auto* reflection = request.GetReflection();
   if (const FieldDescriptor* f = descriptor->FindFieldByName("branch_id");
       f != nullptr && !f->is_repeated() && f->type() == FieldDescriptor::TYPE_STRING) {
-    // Until the queries filter rows by the caller's branches, a caller limited to some branches
-    // names one: a list across all branches would show the others'.
-    if (absl::Status s =
-            NamesOneOfTheirBranches(claims, "branch_id", reflection->GetString(request, f));
-        !s.ok()) {
-      return s;
+    const std::string branch = reflection->GetString(request, f);
+    if (!(branch.empty() && FiltersRowsByBranch(type))) {
+      if (absl::Status s = NamesOneOfTheirBranches(claims, "branch_id", branch); !s.ok()) return s;
     }
   }
   auto of_yours = [&](std::string_view id) {

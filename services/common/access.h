@@ -17,7 +17,9 @@
 //   4. Every branch the request names must be one of the token's branches (a group token, or
 //      branches ["*"], has all), else PERMISSION_DENIED naming the field: `branch_id`, and the
 //      branch inside document ids (`invoice_id`, `backorder_id`, `backorder_ids`,
-//      `stock_order_id`; see IsDocumentOfBranch).
+//      `stock_order_id`; see IsDocumentOfBranch). A request with a branch_id must name one,
+//      except the lists that filter their rows (FiltersRowsByBranch): left empty, they show
+//      such a caller only their branches' rows.
 //   5. Need::kRelay also needs the peer's certificate to name a relaying service (`relays`).
 // Insecure (--insecure, development only, announced at start): nothing is checked; callers name
 // themselves in the metadata `bo-actor` and `bo-role` ("anonymous" and "clerk" when missing).
@@ -56,6 +58,11 @@ const std::vector<const google::protobuf::ServiceDescriptor*>& GuardedServices()
 // The rule for a request message type (its full name, e.g. "backorder.v1.HoldStockRequest"), or
 // nullptr when the policy table has none.
 const Need* NeedOf(std::string_view request_type);
+
+// Whether the handler of `request_type` (a list) filters its rows by Caller::MaySee, so that a
+// caller limited to some branches may leave its branch_id empty and sees only their branches'
+// rows: ListReadyToInvoice, ListBackorders, ListInvoices, ListReadyBackorders, ListStockOrders.
+bool FiltersRowsByBranch(std::string_view request_type);
 
 // Whether `id` is a document of `branch`: "INV-<branch>-<n>" (invoices), "BO-<branch>-<n>-<line>"
 // (back orders) or "SO-<branch>-<n>" (stock orders), the numbers in digits. Branch ids may contain

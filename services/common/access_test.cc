@@ -177,14 +177,47 @@ TEST(Access, AnotherBranchIsRefusedWhereverTheRequestNamesIt) {
   EXPECT_EQ(Code(Token("clerk", {"*"}), order), absl::StatusCode::kOk);
   EXPECT_EQ(Code(Token("group", {}), order), absl::StatusCode::kOk);
 
-  // A query over every branch is for callers of every branch (until queries filter rows).
-  pb::ListBackordersRequest all;
-  EXPECT_EQ(Code(anna, all), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(Code(Token("group", {}), all), absl::StatusCode::kOk);
   // Group-wide records name no branch.
   pb::GetDebtorRequest debtor;
   debtor.set_debtor_id("D1");
   EXPECT_EQ(Code(Token("viewer", {"B1"}), debtor), absl::StatusCode::kOk);
+}
+
+// The five lists filter their rows by the caller's branches (Caller::MaySee), so a caller of
+// some branches may leave branch_id empty there; every other request naming a branch must name
+// one of theirs, empty or not.
+TEST(Access, OnlyTheListsThatFilterRowsMayLeaveTheBranchOut) {
+  const auth::Claims clerk = Token("clerk", {"B1", "B2"});
+  pb::ListReadyToInvoiceRequest ready;
+  pb::ListBackordersRequest backorders;
+  pb::ListInvoicesRequest invoices;
+  pb::ListReadyBackordersRequest ready_for_debtor;
+  ready_for_debtor.set_debtor_id("D1");
+  pb::ListStockOrdersRequest orders;
+  for (google::protobuf::Message* list : std::initializer_list<google::protobuf::Message*>{
+           &ready, &backorders, &invoices, &ready_for_debtor, &orders}) {
+    const std::string& type = list->GetDescriptor()->full_name();
+    EXPECT_TRUE(FiltersRowsByBranch(type)) << type;
+    EXPECT_EQ(Code(clerk, *list), absl::StatusCode::kOk) << type;
+    // Naming a branch still has to name one of theirs.
+    const auto* branch_id = list->GetDescriptor()->FindFieldByName("branch_id");
+    ASSERT_NE(branch_id, nullptr) << type;
+    list->GetReflection()->SetString(list, branch_id, "B3");
+    EXPECT_EQ(Code(clerk, *list), absl::StatusCode::kPermissionDenied) << type;
+    list->GetReflection()->SetString(list, branch_id, "B2");
+    EXPECT_EQ(Code(clerk, *list), absl::StatusCode::kOk) << type;
+  }
+
+  pb::GetStockRequest stock;  // names no branch: not a list, so refused rather than filtered
+  stock.set_part_number("P1");
+  EXPECT_FALSE(FiltersRowsByBranch(stock.GetDescriptor()->full_name()));
+  const absl::Status s = WithTokens()->Authorise(clerk, "boctl", stock);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("branch_id: required of a caller limited to branches (B1, B2)"));
+  EXPECT_EQ(Code(Token("group", {}), stock), absl::StatusCode::kOk);
+  EXPECT_FALSE(FiltersRowsByBranch("backorder.v1.CreateInvoiceRequest"));
+  EXPECT_FALSE(FiltersRowsByBranch("backorder.v1.ListDebtorsRequest"));  // group-wide records
 }
 
 TEST(Access, HoldsAreTakenOnlyFromARelayingServiceForTheClerksBranch) {

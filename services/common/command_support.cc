@@ -38,6 +38,15 @@ std::string AnswerKey(std::string_view method, const std::string& request_id) {
 
 }  // namespace
 
+bool Caller::MaySee(std::string_view branch) const {
+  return all_branches || std::find(branches.begin(), branches.end(), branch) != branches.end();
+}
+
+std::string Caller::ListBranch(const std::string& requested) const {
+  if (!requested.empty() || all_branches || branches.size() != 1) return requested;
+  return branches.front();
+}
+
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());

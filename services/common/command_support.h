@@ -45,6 +45,15 @@ struct Caller {
   std::vector<std::string> branches;  // the branches the caller acts for,
   bool all_branches = true;           // unless it acts for all of them
   std::string authorization;          // the caller's "Bearer ..." value, relayed to peer services
+
+  // Whether the caller may see the rows of `branch`. A list that names no branch shows a caller
+  // limited to some branches only theirs (Access admits such a list only for the request types
+  // whose handlers filter by this: FiltersRowsByBranch in access.h).
+  bool MaySee(std::string_view branch) const;
+  // The one branch a list is narrowed to: `requested` when it names one, else the caller's only
+  // branch when they have exactly one (so the list reads that branch's index), else "" (every
+  // branch, filtered by MaySee).
+  std::string ListBranch(const std::string& requested) const;
 };
 
 // absl::Status -> grpc::Status, with a google.rpc.Status in the `grpc-status-details-bin`

@@ -72,6 +72,35 @@ TEST(Checks, DocumentsOfAnotherBranchAreRefused) {
   EXPECT_TRUE(CheckDocumentOfBranch("stock_order_id", "", "SO-", "B2").ok());
 }
 
+TEST(Caller, SeesTheRowsOfItsBranchesAndListsItsOnlyBranch) {
+  Caller everyone;  // a group token, or an insecure service
+  EXPECT_TRUE(everyone.MaySee("B1"));
+  EXPECT_EQ(everyone.ListBranch(""), "");
+  EXPECT_EQ(everyone.ListBranch("B2"), "B2");
+
+  Caller two;
+  two.all_branches = false;
+  two.branches = {"B1", "B2"};
+  EXPECT_TRUE(two.MaySee("B1"));
+  EXPECT_TRUE(two.MaySee("B2"));
+  EXPECT_FALSE(two.MaySee("B3"));
+  EXPECT_FALSE(two.MaySee(""));
+  EXPECT_FALSE(two.MaySee("B"));
+  EXPECT_EQ(two.ListBranch(""), "");  // both, filtered row by row
+  EXPECT_EQ(two.ListBranch("B2"), "B2");
+
+  Caller one;
+  one.all_branches = false;
+  one.branches = {"B1"};
+  EXPECT_EQ(one.ListBranch(""), "B1");  // narrowed to its index
+  EXPECT_FALSE(one.MaySee("B2"));
+
+  Caller none;
+  none.all_branches = false;
+  EXPECT_FALSE(none.MaySee("B1"));
+  EXPECT_EQ(none.ListBranch(""), "");
+}
+
 TEST(PageToken, RoundTripsAndRejectsForgeries) {
   auto back = DecodePageToken(EncodePageToken("bo/\x01zz"));
   ASSERT_TRUE(back.ok());

@@ -22,13 +22,19 @@ namespace {
 
 constexpr char kSource[] = "debtor-query";
 
-// The escaped debtor part of a ready-index key "ready/<branch>/<debtor>/<invoice>/<id>".
-std::string_view DebtorPartOfReadyKey(std::string_view key) {
-  const size_t branch_end = key.find('/', key.find('/') + 1);
-  if (branch_end == std::string_view::npos) return {};
+// The escaped branch and debtor parts of a ready-index key "ready/<branch>/<debtor>/<invoice>/<id>"
+// (both empty if `key` is not one).
+struct ReadyKeyParts {
+  std::string_view branch, debtor;
+};
+ReadyKeyParts PartsOfReadyKey(std::string_view key) {
+  const size_t branch_start = key.find('/') + 1;
+  const size_t branch_end = key.find('/', branch_start);
+  if (branch_start == 0 || branch_end == std::string_view::npos) return {};
   const size_t debtor_end = key.find('/', branch_end + 1);
   if (debtor_end == std::string_view::npos) return {};
-  return key.substr(branch_end + 1, debtor_end - branch_end - 1);
+  return {key.substr(branch_start, branch_end - branch_start),
+          key.substr(branch_end + 1, debtor_end - branch_end - 1)};
 }
 
 }  // namespace
@@ -138,13 +144,14 @@ grpc::Status DebtorQueryService::ListReadyToInvoice(grpc::ServerContext* context
                                                     pb::ListReadyToInvoiceResponse* response) {
   auto admitted = access_->Admit(context, *request);
   if (!admitted.ok()) return ToGrpc(admitted.status());
-  const std::string& branch = request->branch_id();
   const std::string& debtor = request->debtor_id();
-  if (auto s = FirstError({CheckId("branch_id", branch, /*required=*/false),
+  if (auto s = FirstError({CheckId("branch_id", request->branch_id(), /*required=*/false),
                            CheckId("debtor_id", debtor, /*required=*/false)});
       !s.ok()) {
     return ToGrpc(s);
   }
+  const Caller& caller = *admitted;
+  const std::string branch = caller.ListBranch(request->branch_id());
   // With a branch the index narrows to it (and to the debtor); a debtor alone is filtered from
   // the keys, which carry it, so no view outside the answer is read.
   const std::string prefix = ReadyPrefix(branch, branch.empty() ? "" : debtor);
@@ -162,7 +169,11 @@ grpc::Status DebtorQueryService::ListReadyToInvoice(grpc::ServerContext* context
       reader, kReadModelFamily, prefix, *start, *size,
       [&](std::string_view key,
           std::string_view value) -> absl::StatusOr<std::optional<std::string>> {
-        if (!debtor.empty() && DebtorPartOfReadyKey(key) != escaped_debtor) return std::nullopt;
+        const ReadyKeyParts parts = PartsOfReadyKey(key);
+        if (!debtor.empty() && parts.debtor != escaped_debtor) return std::nullopt;
+        // Branch ids hold no character that escaping changes (CheckId), so the key's part is
+        // the branch id itself.
+        if (!caller.MaySee(parts.branch)) return std::nullopt;
         return std::optional<std::string>(std::string(value));
       },
       [&](std::string&& id) { ids.push_back(std::move(id)); });
@@ -199,6 +210,8 @@ grpc::Status DebtorQueryService::ListBackorders(grpc::ServerContext* context,
   if (!admitted.ok()) return ToGrpc(admitted.status());
   auto filter = FilterOf(*request);
   if (!filter.ok()) return ToGrpc(filter.status());
+  const Caller& caller = *admitted;
+  filter->branch_id = caller.ListBranch(filter->branch_id);
   auto size = PageSize(request->page_size());
   if (!size.ok()) return ToGrpc(size.status());
   // The narrowest index that holds every match: the state's when a state is asked for.
@@ -233,7 +246,7 @@ grpc::Status DebtorQueryService::ListBackorders(grpc::ServerContext* context,
             AgeDays(bo, now) < filter->min_age_days) {
           return false;
         }
-        if (!Matches(*filter, bo, now)) return true;
+        if (!Matches(*filter, bo, now) || !caller.MaySee(bo.context().branch_id())) return true;
         ++total;
         if (!start->empty() && key <= *start) return true;
         if (response->backorders_size() < *size) {

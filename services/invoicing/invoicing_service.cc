@@ -308,6 +308,7 @@ grpc::Status InvoicingService::ListInvoices(grpc::ServerContext* ctx,
         if (!invoice.ok()) return invoice.status();
         const Invoice& v = **invoice;
         if ((!req->branch_id().empty() && v.branch_id() != req->branch_id()) ||
+            !admitted->MaySee(v.branch_id()) ||
             (!req->debtor_id().empty() && v.debtor_id() != req->debtor_id()) ||
             (req->status() != pb::INVOICE_STATUS_UNSPECIFIED && v.status() != req->status())) {
           return std::nullopt;
@@ -445,7 +446,9 @@ grpc::Status InvoicingService::ListReadyBackorders(grpc::ServerContext* ctx,
   if (!valid.ok()) return ToGrpc(valid);
   auto ready = ReadyFor(req->debtor_id(), req->branch_id());
   if (!ready.ok()) return ToGrpc(ready.status());
-  for (auto& b : *ready) *resp->add_backorders() = std::move(b);
+  for (auto& b : *ready) {
+    if (admitted->MaySee(b.context().branch_id())) *resp->add_backorders() = std::move(b);
+  }
   return grpc::Status::OK;
 }
 

@@ -269,6 +269,7 @@ grpc::Status PurchasingService::ListStockOrders(grpc::ServerContext* ctx,
         if (!order.ok() || !order->has_value()) return order;
         const pb::StockOrder& o = **order;
         if ((!req->branch_id().empty() && o.branch_id() != req->branch_id()) ||
+            !admitted->MaySee(o.branch_id()) ||
             (!req->supplier_id().empty() && o.supplier_id() != req->supplier_id()) ||
             (req->status() != pb::STOCK_ORDER_STATUS_UNSPECIFIED && o.status() != req->status())) {
           return std::nullopt;

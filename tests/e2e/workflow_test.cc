@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "google/rpc/error_details.pb.h"
@@ -540,6 +542,154 @@ TEST_F(Workflow, ABackOrderIsNeverOnTwoStockOrders) {
   Agreed(a, pb::BACKORDER_STATE_FILLED);
   Agreed(b, pb::BACKORDER_STATE_FILLED);
   ExpectConserved(branch, part);
+}
+
+// Every page of the list `req`, one row per page: `list(req, &response)` calls it and
+// `take(response)` reads each answer (at most 10 pages: the test expects 3 rows at most).
+template <typename Response, typename Request, typename List, typename Take>
+void EveryPage(Request req, List list, Take take) {
+  req.set_page_size(1);
+  for (int pages = 0; pages < 10; ++pages) {
+    Response resp;
+    const grpc::Status s = list(req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    take(resp);
+    if (!s.ok() || resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+}
+
+// Issue 8: a list that names no branch shows a caller limited to some branches only theirs
+// (Caller::MaySee), page by page, rather than refusing them or showing everyone's.
+TEST_F(Workflow, ListsShowACallerOfSomeBranchesOnlyTheirRows) {
+  const std::string a = Id("BA"), b = Id("BB"), c = Id("BC"), part = Id("P"), supplier = Id("SUP"),
+                    debtor = Id("D");
+  Debtor(debtor, true);
+  Part(part, supplier);
+  std::map<std::string, std::string> backorder;  // branch -> its back order, filled
+  for (const std::string& branch : {a, b, c}) {
+    backorder[branch] = BackOrder(branch, debtor, part, 2);
+    ASSERT_TRUE(Eventually([&] { return Stock(branch, part).backorders_size() == 1; }));
+    Receive(branch, supplier, part, 2);
+    Agreed(backorder[branch], pb::BACKORDER_STATE_FILLED);
+  }
+  std::map<std::string, std::string> stock_order;  // branch -> a draft stock order there
+  for (const std::string& branch : {a, c}) {
+    pb::CreateStockOrderRequest req;
+    req.set_request_id(NextRequest());
+    req.set_branch_id(branch);
+    req.set_supplier_id(supplier);
+    pb::StockOrder so;
+    ASSERT_GRPC_OK(stack->purchasing().CreateStockOrder(Call().get(), req, &so));
+    stock_order[branch] = so.stock_order_id();
+  }
+  // Wait until debtor-query has all three ready, as the group token sees them.
+  ASSERT_TRUE(Eventually([&] {
+    pb::ListReadyToInvoiceRequest req;
+    req.set_debtor_id(debtor);
+    pb::ListReadyToInvoiceResponse resp;
+    return stack->debtor_query().ListReadyToInvoice(Call().get(), req, &resp).ok() &&
+           resp.invoices_size() == 3;
+  }));
+
+  // Stubs as a clerk of a and b, and as a clerk of c alone.
+  struct Stubs {
+    std::unique_ptr<pb::DebtorQueryService::Stub> query;
+    std::unique_ptr<pb::InvoicingService::Stub> invoicing;
+    std::unique_ptr<pb::PurchasingService::Stub> purchasing;
+  };
+  auto stubs_of = [&](const std::vector<std::string>& branches) {
+    const auto credentials =
+        rpc::ClientChannelCredentials(stack->pki().Client("kim@e2e", "clerk", branches));
+    auto channel = [&](const char* service) {
+      return grpc::CreateChannel(stack->services().at(service).addr, credentials);
+    };
+    return Stubs{pb::DebtorQueryService::NewStub(channel("debtor-query")),
+                 pb::InvoicingService::NewStub(channel("invoicing")),
+                 pb::PurchasingService::NewStub(channel("purchasing"))};
+  };
+  const Stubs two = stubs_of({a, b});
+  const Stubs one = stubs_of({c});
+
+  auto backorders = [&](const Stubs& as) {
+    std::vector<std::string> ids;
+    pb::ListBackordersRequest req;
+    req.set_debtor_id(debtor);
+    EveryPage<pb::ListBackordersResponse>(
+        req, [&](auto& r, auto* resp) { return as.query->ListBackorders(Call().get(), r, resp); },
+        [&](const auto& resp) {
+          EXPECT_EQ(resp.total_size(), &as == &one ? 1 : 2);  // counts only what the caller sees
+          for (const auto& x : resp.backorders()) ids.push_back(x.context().backorder_id());
+        });
+    return ids;
+  };
+  auto ready = [&](const Stubs& as) {
+    std::vector<std::string> ids;
+    pb::ListReadyToInvoiceRequest req;
+    req.set_debtor_id(debtor);
+    EveryPage<pb::ListReadyToInvoiceResponse>(
+        req,
+        [&](auto& r, auto* resp) { return as.query->ListReadyToInvoice(Call().get(), r, resp); },
+        [&](const auto& resp) {
+          for (const auto& invoice : resp.invoices()) {
+            for (const auto& line : invoice.lines()) ids.push_back(line.backorder_id());
+          }
+        });
+    return ids;
+  };
+  auto invoice_branches = [&](const Stubs& as) {
+    std::set<std::string> branches;
+    pb::ListInvoicesRequest req;
+    req.set_debtor_id(debtor);
+    EveryPage<pb::ListInvoicesResponse>(
+        req, [&](auto& r, auto* resp) { return as.invoicing->ListInvoices(Call().get(), r, resp); },
+        [&](const auto& resp) {
+          for (const auto& x : resp.invoices()) branches.insert(x.branch_id());
+        });
+    return branches;
+  };
+  auto ready_for_debtor = [&](const Stubs& as) {
+    std::set<std::string> ids;
+    pb::ListReadyBackordersRequest req;
+    req.set_debtor_id(debtor);
+    pb::ListReadyBackordersResponse resp;
+    EXPECT_TRUE(as.invoicing->ListReadyBackorders(Call().get(), req, &resp).ok());
+    for (const auto& x : resp.backorders()) ids.insert(x.context().backorder_id());
+    return ids;
+  };
+  // The stock orders of this test's supplier.
+  auto stock_orders = [&](const Stubs& as) {
+    std::set<std::string> ids;
+    pb::ListStockOrdersRequest req;
+    req.set_supplier_id(supplier);
+    EveryPage<pb::ListStockOrdersResponse>(
+        req,
+        [&](auto& r, auto* resp) { return as.purchasing->ListStockOrders(Call().get(), r, resp); },
+        [&](const auto& resp) {
+          for (const auto& x : resp.stock_orders()) ids.insert(x.stock_order_id());
+        });
+    return ids;
+  };
+
+  using Ids = std::vector<std::string>;
+  using IdSet = std::set<std::string>;
+  EXPECT_EQ(backorders(two), (Ids{backorder[a], backorder[b]}));  // oldest first
+  EXPECT_EQ(backorders(one), (Ids{backorder[c]}));
+  EXPECT_EQ(ready(two), (Ids{backorder[a], backorder[b]}));  // by branch
+  EXPECT_EQ(ready(one), (Ids{backorder[c]}));
+  EXPECT_EQ(invoice_branches(two), (IdSet{a, b}));
+  EXPECT_EQ(invoice_branches(one), (IdSet{c}));
+  EXPECT_EQ(ready_for_debtor(two), (IdSet{backorder[a], backorder[b]}));
+  EXPECT_EQ(ready_for_debtor(one), (IdSet{backorder[c]}));
+  EXPECT_EQ(stock_orders(two), (IdSet{stock_order[a]}));
+  EXPECT_EQ(stock_orders(one), (IdSet{stock_order[c]}));
+
+  // Naming a branch still has to name one of theirs.
+  pb::ListBackordersRequest other;
+  other.set_branch_id(c);
+  pb::ListBackordersResponse resp;
+  EXPECT_EQ(two.query->ListBackorders(Call().get(), other, &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(Workflow, FinalisingTwiceOrReusingARequestIdChangesNothing) {

@@ -117,13 +117,19 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
   return config;
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> PeerCredentials(
-    const ServiceConfig& config) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> PeerChannel(const ServiceConfig& config,
+                                                           const std::string& target) {
   if (absl::Status s = CheckTransport(config); !s.ok()) return s;
-  if (config.insecure) return grpc::InsecureChannelCredentials();
-  auto tls = ReadTls(config.tls);
-  if (!tls.ok()) return absl::FailedPreconditionError(std::string(tls.status().message()));
-  return MutualTlsChannelCredentials(*tls);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!config.insecure) {
+    auto tls = ReadTls(config.tls);
+    if (!tls.ok()) return absl::FailedPreconditionError(std::string(tls.status().message()));
+    credentials = MutualTlsChannelCredentials(*tls);
+  }
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 void ServiceHost::BlockTerminationSignals() {

@@ -71,11 +71,15 @@ struct ServiceConfig {
 absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int default_port,
                                                  int argc, char** argv);
 
-// Credentials for calling a peer service: mutual TLS presenting this service's own certificate
-// (its certificate is for client use too), or plaintext with `config.insecure`.
+// A channel for calling the peer service at `target`: mutual TLS presenting this service's own
+// certificate (its certificate is for client use too), or plaintext with `config.insecure`.
 // FAILED_PRECONDITION as ServiceHost::Start for a configuration that is neither.
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> PeerCredentials(
-    const ServiceConfig& config);
+// It tries to reconnect at least every second while the peer is down (gRPC's default backoff
+// grows to two minutes, and every call fails at once until the next attempt, long after the
+// peer is back). Calls on it should set wait_for_ready within their deadline, so that a call
+// made while it reconnects waits for the connection and drives its TLS handshake.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> PeerChannel(const ServiceConfig& config,
+                                                           const std::string& target);
 
 class ServiceHost {
  public:

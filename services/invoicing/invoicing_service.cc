@@ -185,6 +185,9 @@ absl::StatusOr<pb::HoldStockResponse> InvoicingService::Hold(const Caller& calle
                                                              const std::string& request_id) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kReceivingDeadline);
+  // A hold made while the channel reconnects (receiving just restarted) waits for it, within the
+  // deadline, rather than failing at once (rpc::PeerChannel).
+  context.set_wait_for_ready(true);
   // The clerk's own token goes with the hold: receiving checks their branch, and that this
   // service's certificate relays it (access.h, Need::kRelay). Without tokens (--insecure) the
   // actor is named in metadata.

@@ -12,21 +12,20 @@ int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("invoicing", 50051, argc, argv);
   const char* receiving_addr = std::getenv("RECEIVING_ADDR");
   // Over mutual TLS with invoicing's own certificate, unless the stack runs --insecure.
-  auto credentials = bo::rpc::PeerCredentials(runtime->config());
-  if (!credentials.ok()) {
+  auto channel = bo::rpc::PeerChannel(
+      runtime->config(),
+      receiving_addr != nullptr && *receiving_addr != '\0' ? receiving_addr : "127.0.0.1:50053");
+  if (!channel.ok()) {
     std::fprintf(stderr, "invoicing: receiving's channel: %s\n",
-                 credentials.status().ToString().c_str());
+                 channel.status().ToString().c_str());
     return 1;
   }
-  auto channel = grpc::CreateChannel(
-      receiving_addr != nullptr && *receiving_addr != '\0' ? receiving_addr : "127.0.0.1:50053",
-      *credentials);
   if (absl::Status s = bo::invoicing::InvoicingService::PrepareReadyIndex(runtime->store());
       !s.ok()) {
     std::fprintf(stderr, "invoicing: preparing the ready index: %s\n", s.ToString().c_str());
     return 1;
   }
-  bo::invoicing::InvoicingService service(runtime->store(), channel, runtime->access());
+  bo::invoicing::InvoicingService service(runtime->store(), *channel, runtime->access());
   return runtime->Run({{"invoicing.reactions",
                         {bo::kDebtorQueryTopic, bo::kReceivingTopic, bo::kPurchasingTopic},
                         [&service](const bo::kafka::ConsumedRecord& r, rocksdb::WriteBatch*) {

@@ -90,13 +90,28 @@ void TestStack::Start() {
       throw std::runtime_error(name + ": " + s.addr + " is already in use by another process");
     }
   }
-  for (auto& [name, s] : services_) {
-    std::vector<std::string> args = {"--grpc-addr=" + s.addr, "--data-dir=" + s.data_dir,
-                                     "--kafka-bootstrap=" + bootstrap};
-    for (std::string& flag : pki_.ServiceFlags(name)) args.push_back(std::move(flag));
-    s.pid = Spawn(s.binary, args, s.log);
-  }
+  for (auto& [name, s] : services_) Launch(&s);
   for (const auto& [name, s] : services_) WaitServing(s);
+}
+
+void TestStack::Launch(ServiceProcess* s) {
+  std::vector<std::string> args = {"--grpc-addr=" + s->addr, "--data-dir=" + s->data_dir,
+                                   "--kafka-bootstrap=" + kafka::testing::Bootstrap()};
+  for (std::string& flag : pki_.ServiceFlags(s->name)) args.push_back(std::move(flag));
+  s->pid = Spawn(s->binary, args, s->log);
+}
+
+void TestStack::Kill(const std::string& name) {
+  ServiceProcess& s = services_.at(name);
+  if (s.pid > 0) KillHard(s.pid);
+  s.pid = 0;
+}
+
+void TestStack::Restart(const std::string& name) {
+  ServiceProcess& s = services_.at(name);
+  if (s.pid > 0) KillHard(s.pid);
+  Launch(&s);
+  WaitServing(s);
 }
 
 bool PortBusy(const std::string& addr) {
@@ -136,6 +151,10 @@ bool Serving(const std::string& addr, std::chrono::seconds limit,
       [&] {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        // Let the call drive the connection: a channel that failed to connect once (the service
+        // still starting) otherwise fails every call at once while it waits out its reconnect
+        // backoff, and its TLS handshake makes progress only on gRPC's 5-second backup poller.
+        ctx.set_wait_for_ready(true);
         grpc::health::v1::HealthCheckRequest req;
         grpc::health::v1::HealthCheckResponse resp;
         return stub->Check(&ctx, req, &resp).ok() &&

@@ -44,6 +44,11 @@ class TestStack {
   void Start();
   // SIGTERM and wait.
   void Stop();
+  // SIGKILL service `name` ("receiving", ...).
+  void Kill(const std::string& name);
+  // Start service `name` again on its data and port (SIGKILL first if it runs) and wait until it
+  // reports SERVING.
+  void Restart(const std::string& name);
 
   backorder::v1::InvoicingService::Stub& invoicing() { return *invoicing_; }
   backorder::v1::PurchasingService::Stub& purchasing() { return *purchasing_; }
@@ -64,6 +69,7 @@ class TestStack {
   http::FetchIdentity http_identity() const { return pki_.HttpClient(identity_); }
 
  private:
+  void Launch(ServiceProcess* s);
   void WaitServing(const ServiceProcess& s);
 
   std::string root_;

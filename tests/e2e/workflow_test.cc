@@ -692,6 +692,33 @@ TEST_F(Workflow, ListsShowACallerOfSomeBranchesOnlyTheirRows) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// invoicing holds stock through receiving on every part line. While receiving is down a line
+// cannot be added (the clerk tries again); once it is back the next line must reach it, not fail
+// because invoicing's connection is still waiting out a reconnect backoff grown during the outage
+// (gRPC's default: about 6 s after 12 s down, up to two minutes) or stalled in a TLS handshake.
+TEST_F(Workflow, APartLineReachesReceivingAsSoonAsItIsBackAfterAnOutage) {
+  const std::string branch = Id("B1"), part = Id("P"), debtor = Id("D");
+  Debtor(debtor, true);
+  Part(part, Id("SUP"));
+  Adjust(branch, part, 10);
+  pb::Invoice inv = Invoice(branch, debtor);
+
+  stack->Kill("receiving");
+  grpc::Status s;
+  AddPart(inv.invoice_id(), part, 1, &s);
+  EXPECT_TRUE(s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+              s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+      << s.error_code() << " " << s.error_message();
+  std::this_thread::sleep_for(std::chrono::seconds(12));  // the outage: invoicing keeps trying
+  stack->Restart("receiving");
+
+  auto added = AddPart(inv.invoice_id(), part, 2, &s);  // once, no retry
+  EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  EXPECT_EQ(added.line().quantity_supplied(), 2);
+  EXPECT_EQ(Stock(branch, part).held(), 2);
+  ExpectConserved(branch, part);
+}
+
 TEST_F(Workflow, FinalisingTwiceOrReusingARequestIdChangesNothing) {
   const std::string branch = Id("B1"), part = Id("P"), debtor = Id("D");
   Debtor(debtor, true);

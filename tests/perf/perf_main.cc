@@ -174,6 +174,8 @@ double WorkflowRate(const bo::loadgen::Targets& targets, const Form& form, int* 
                     const std::string& label) {
   bo::loadgen::LoadOptions o = WorldOptions("workflow", form.clients, ++*run);
   o.duration = form.load;
+  // A mark to attach a profiler to the measured load (docs/performance.md, "Profiling").
+  Progress(absl::StrCat(label, ": starting"));
   auto report = Must(bo::loadgen::Run(targets, o), "workflow load (" + label + ")");
   std::printf("%s", bo::loadgen::FormatLines(report).c_str());
   if (report.unresolved > 0) Fail("workflow load", absl::UnavailableError("unresolved calls"));

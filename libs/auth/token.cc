@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -71,7 +73,57 @@ absl::StatusOr<std::optional<absl::Time>> TimeClaim(jwt_t* jwt, const char* name
   return absl::FromUnixSeconds(value.get<int64_t>());
 }
 
+// When a token may be used: what Verify checks against the time of each call.
+struct Validity {
+  absl::Time expires_at;
+  std::optional<absl::Time> not_before, issued_at;
+};
+
+absl::Status CheckValidity(const Validity& v, absl::Time now, absl::Duration leeway) {
+  if (now >= v.expires_at + leeway) {
+    return Refused(absl::StrCat("expired at ", absl::FormatTime(v.expires_at)));
+  }
+  if (v.not_before.has_value() && *v.not_before > now + leeway) {
+    return Refused(absl::StrCat("not valid before ", absl::FormatTime(*v.not_before)));
+  }
+  if (v.issued_at.has_value() && *v.issued_at > now + leeway) {
+    return Refused(absl::StrCat("issued in the future, at ", absl::FormatTime(*v.issued_at)));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+class VerifiedTokens {
+ public:
+  explicit VerifiedTokens(size_t capacity) : capacity_(capacity) {}
+
+  struct Entry {
+    Claims claims;
+    Validity validity;
+  };
+
+  std::optional<Entry> Find(std::string_view token) const {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(std::string(token));
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void Remember(std::string_view token, Entry entry) {
+    if (capacity_ == 0) return;
+    std::lock_guard lock(mu_);
+    // Forgetting all at once keeps this bounded without bookkeeping: a forgotten token that is
+    // still in use is verified in full once more.
+    if (entries_.size() >= capacity_) entries_.clear();
+    entries_.emplace(std::string(token), std::move(entry));
+  }
+
+ private:
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
 
 absl::StatusOr<TokenVerifier> TokenVerifier::Create(VerifierOptions options) {
   if (!IsPublicKeyOfType(options.public_key_pem, EVP_PKEY_RSA)) {
@@ -80,13 +132,18 @@ absl::StatusOr<TokenVerifier> TokenVerifier::Create(VerifierOptions options) {
   }
   if (options.issuer.empty()) return absl::InvalidArgumentError("token issuer: empty");
   if (options.audience.empty()) return absl::InvalidArgumentError("token audience: empty");
-  return TokenVerifier(std::move(options));
+  auto verified = std::make_shared<VerifiedTokens>(options.remembered_tokens);
+  return TokenVerifier(std::move(options), std::move(verified));
 }
 
 absl::StatusOr<Claims> TokenVerifier::Verify(std::string_view token, absl::Time now) const {
   if (token.empty()) return Refused("empty");
   if (token.size() > kMaxTokenBytes) {
     return Refused(absl::StrCat("longer than ", kMaxTokenBytes, " bytes"));
+  }
+  if (auto seen = verified_->Find(token)) {
+    if (absl::Status s = CheckValidity(seen->validity, now, options_.leeway); !s.ok()) return s;
+    return std::move(seen->claims);
   }
   // libjwt wants a NUL-terminated string; never an empty key (it would skip the signature).
   const std::string text(token);
@@ -107,23 +164,14 @@ absl::StatusOr<Claims> TokenVerifier::Verify(std::string_view token, absl::Time 
   const auto exp = TimeClaim(jwt.get(), "exp");
   if (!exp.ok()) return exp.status();
   if (!exp->has_value()) return Refused("no \"exp\": a token must expire");
-  claims.expires_at = **exp;
-  if (now >= claims.expires_at + options_.leeway) {
-    return Refused(absl::StrCat("expired at ", absl::FormatTime(claims.expires_at)));
-  }
   const auto nbf = TimeClaim(jwt.get(), "nbf");
   if (!nbf.ok()) return nbf.status();
-  if (nbf->has_value() && **nbf > now + options_.leeway) {
-    return Refused(absl::StrCat("not valid before ", absl::FormatTime(**nbf)));
-  }
   const auto iat = TimeClaim(jwt.get(), "iat");
   if (!iat.ok()) return iat.status();
-  if (iat->has_value()) {
-    if (**iat > now + options_.leeway) {
-      return Refused(absl::StrCat("issued in the future, at ", absl::FormatTime(**iat)));
-    }
-    claims.issued_at = **iat;
-  }
+  const Validity validity{**exp, *nbf, *iat};
+  if (absl::Status s = CheckValidity(validity, now, options_.leeway); !s.ok()) return s;
+  claims.expires_at = **exp;
+  if (iat->has_value()) claims.issued_at = **iat;
 
   claims.issuer = StringClaim(jwt.get(), "iss").value_or("");
   if (claims.issuer != options_.issuer) {
@@ -158,6 +206,7 @@ absl::StatusOr<Claims> TokenVerifier::Verify(std::string_view token, absl::Time 
       claims.branches.push_back(b.get<std::string>());
     }
   }
+  verified_->Remember(token, {claims, validity});
   return claims;
 }
 

@@ -13,6 +13,7 @@
 // never echoes the token.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,10 +44,15 @@ struct VerifierOptions {
   std::vector<std::string> roles;
   // Clock skew allowed between the minter and this verifier, for exp, nbf and iat.
   absl::Duration leeway = absl::Seconds(30);
+  // How many verified tokens Verify remembers (below) before it forgets them all; 0: none.
+  size_t remembered_tokens = 4096;
 };
 
 // Tokens longer than this are refused before any parsing (a header is not a place for megabytes).
 inline constexpr size_t kMaxTokenBytes = 8192;
+
+// Remembers the tokens that verified (see TokenVerifier::Verify); shared by copies of a verifier.
+class VerifiedTokens;
 
 class TokenVerifier {
  public:
@@ -55,11 +61,21 @@ class TokenVerifier {
 
   // The claims of `token` (the compact JWT, without "Bearer "), if its RS256 signature verifies
   // with the key and every claim holds at `now`; else UNAUTHENTICATED saying which check failed.
+  //
+  // A caller sends the same token on every call, and checking its signature costs far more than
+  // the call's own work (libjwt takes the key as PEM text and parses it again each time; in
+  // OpenSSL 3 that lookup dominates). So the tokens that verified are remembered by their exact
+  // text (at most VerifierOptions::remembered_tokens, then forgotten all at once), and a token seen
+  // before is checked again only against `now`: exp, nbf and iat, exactly as the first time.
+  // Everything else a verification checks depends only on the token's text and the options, which
+  // do not change. Thread-safe.
   absl::StatusOr<Claims> Verify(std::string_view token, absl::Time now) const;
 
  private:
-  explicit TokenVerifier(VerifierOptions options) : options_(std::move(options)) {}
+  TokenVerifier(VerifierOptions options, std::shared_ptr<VerifiedTokens> verified)
+      : options_(std::move(options)), verified_(std::move(verified)) {}
   VerifierOptions options_;
+  std::shared_ptr<VerifiedTokens> verified_;
 };
 
 // The token in an Authorization header value "Bearer <token>" (the scheme in any case);

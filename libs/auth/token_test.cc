@@ -145,6 +145,54 @@ TEST(TokenVerifier, RefusesATokenNotYetValidOrIssuedInTheFuture) {
   ExpectRefused(Verifier().Verify(Mint(c), kNow), "issued in the future");
 }
 
+// A token that verified once is remembered (TokenVerifier::Verify), but every call still checks
+// it against its own time, and a token differing in one character is verified in full.
+TEST(TokenVerifier, ARememberedTokenIsStillCheckedAgainstTheTimeOfEachCall) {
+  const TokenVerifier verifier = Verifier();
+  const std::string token = Mint(Anna());  // iat kNow - 1 min, exp kNow + 1 h
+  ASSERT_TRUE(verifier.Verify(token, kNow).ok());
+  ASSERT_TRUE(verifier.Verify(token, kNow + absl::Minutes(30)).ok());
+  ExpectRefused(verifier.Verify(token, kNow + absl::Hours(2)), "expired");
+  ExpectRefused(verifier.Verify(token, kNow - absl::Hours(1)), "issued in the future");
+  EXPECT_TRUE(verifier.Verify(token, kNow).ok());
+
+  const std::string nbf = absl::StrCat(GoodClaimsJson().substr(0, GoodClaimsJson().size() - 1),
+                                       R"(,"nbf":)", absl::ToUnixSeconds(kNow), "}");
+  const std::string later = SignRaw(nbf, JWT_ALG_RS256, Keys().private_pem);
+  ASSERT_TRUE(verifier.Verify(later, kNow + absl::Minutes(1)).ok());
+  ExpectRefused(verifier.Verify(later, kNow - absl::Hours(1)), "not valid before");
+
+  // The same payload under a signature with one character changed is another token.
+  std::string forged = token;  // (not the last character: some of its bits are padding)
+  char& c = forged[forged.size() - 10];
+  c = c == 'A' ? 'B' : 'A';
+  ExpectRefused(verifier.Verify(forged, kNow), "signature");
+  // A copy of the verifier shares what it remembers, and both keep answering the same.
+  const TokenVerifier copy = verifier;
+  auto claims = copy.Verify(token, kNow);
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  EXPECT_EQ(claims->subject, "anna@B1");
+  EXPECT_EQ(claims->branches, (std::vector<std::string>{"B1", "B2"}));
+}
+
+// More tokens than it remembers: it forgets them, and each still verifies (or not) as before.
+TEST(TokenVerifier, AnswersTheSameBeyondHowManyTokensItRemembers) {
+  VerifierOptions options = Options();
+  options.remembered_tokens = 2;
+  auto created = TokenVerifier::Create(options);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const TokenVerifier& verifier = *created;
+  Claims c = Anna();
+  const std::string first = Mint(c);
+  ASSERT_TRUE(verifier.Verify(first, kNow).ok());
+  for (size_t i = 0; i < 5; ++i) {
+    c.subject = absl::StrCat("clerk", i, "@B1");
+    ASSERT_TRUE(verifier.Verify(Mint(c), kNow).ok()) << i;
+  }
+  EXPECT_TRUE(verifier.Verify(first, kNow).ok());
+  ExpectRefused(verifier.Verify(first, kNow + absl::Hours(2)), "expired");
+}
+
 TEST(TokenVerifier, RefusesAnotherIssuerOrAudience) {
   Claims c = Anna();
   c.issuer = "someone-else";

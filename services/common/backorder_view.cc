@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <ctime>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -307,10 +308,16 @@ std::string Describe(const pb::EventEnvelope& e) {
     }
     case pb::EventEnvelope::kInvoiceFinalised: {
       const auto& p = e.invoice_finalised();
+      // Saturating: an event is input, and quantities past any sane count still only describe.
       int64_t supplied = 0, back_ordered = 0;
+      auto add = [](int64_t* sum, int64_t n) {
+        if (__builtin_add_overflow(*sum, n, sum)) {
+          *sum = n > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+        }
+      };
       for (const auto& line : p.lines()) {
-        supplied += line.quantity_supplied();
-        back_ordered += line.quantity_back_ordered();
+        add(&supplied, line.quantity_supplied());
+        add(&back_ordered, line.quantity_back_ordered());
       }
       return absl::StrCat("Invoice ", p.invoice_id(), " (", KindWord(p.kind()), ") finalised for ",
                           p.debtor_id(), ": ", p.lines_size(),

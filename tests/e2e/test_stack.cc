@@ -108,8 +108,8 @@ void TestStack::Kill(const std::string& name) {
 }
 
 void TestStack::Restart(const std::string& name) {
+  Kill(name);
   ServiceProcess& s = services_.at(name);
-  if (s.pid > 0) KillHard(s.pid);
   Launch(&s);
   WaitServing(s);
 }

@@ -96,4 +96,14 @@ Headers CloudEventHeaders(const std::string& id, const std::string& type, const 
           {"content-type", content_type}};
 }
 
+absl::StatusOr<Handle> MakeAssignedReader(Config settings, const std::string& group_id) {
+  settings["group.id"] = group_id;
+  settings["enable.auto.commit"] = "false";
+  settings["enable.auto.offset.store"] = "false";
+  settings["enable.partition.eof"] = "false";
+  auto conf = MakeConf(settings);
+  if (!conf.ok()) return conf.status();
+  return MakeClient(RD_KAFKA_CONSUMER, *conf);
+}
+
 }  // namespace bo::kafka

@@ -41,6 +41,11 @@ absl::StatusOr<rd_kafka_conf_t*> MakeConf(const Config& settings);
 // Creates a client of `type` from `conf` (taking ownership of it in every case).
 absl::StatusOr<Handle> MakeClient(rd_kafka_type_t type, rd_kafka_conf_t* conf);
 
+// A consumer for reading partitions it assigns itself (rd_kafka_assign) from `settings` (the
+// connection settings): `group_id` is required by librdkafka but never joined or committed to,
+// and no partition-EOF events are delivered.
+absl::StatusOr<Handle> MakeAssignedReader(Config settings, const std::string& group_id);
+
 // A Kafka error as an absl::Status, `what` saying what was being done.
 absl::Status FromKafka(rd_kafka_resp_err_t err, const std::string& what);
 

@@ -26,59 +26,19 @@ absl::StatusOr<std::map<std::pair<std::string, int32_t>, std::string>> LastEvent
       cc[k] = v;
     }
   }
-  cc["group.id"] = "bo-outbox-relay-tail-check";
-  cc["enable.auto.commit"] = "false";
-  cc["enable.partition.eof"] = "false";
-  auto conf = MakeConf(cc);
-  if (!conf.ok()) return conf.status();
-  auto consumer = MakeClient(RD_KAFKA_CONSUMER, *conf);
+  auto consumer = MakeAssignedReader(std::move(cc), "bo-outbox-relay-tail-check");
   if (!consumer.ok()) return consumer.status();
   rd_kafka_t* rk = consumer->get();
 
-  // The low and high watermarks of every wanted partition, from their leaders. Not with
-  // rd_kafka_query_watermark_offsets: before librdkafka 2.3.0 it ignores its timeout and blocks
-  // until the partition's leader answers (librdkafka issue #2588, fixed in 2.3.0), so one broker
-  // that is down, or gone for good after its partitions moved, would hang the relay thread (and
-  // with it Stop()). rd_kafka_offsets_for_times honours its timeout; asked for the logical
-  // offsets BEGINNING and END, it returns the watermarks. A partition the call did not get an
-  // answer for keeps the negative logical offset it was asked for, which is checked below.
-  auto watermarks = [&](int64_t logical) -> absl::StatusOr<PartitionList> {
-    PartitionList query(rd_kafka_topic_partition_list_new(static_cast<int>(wanted.size())));
-    for (const auto& tp : wanted) {
-      rd_kafka_topic_partition_list_add(query.get(), tp.first.c_str(), tp.second)->offset = logical;
-    }
-    rd_kafka_resp_err_t err =
-        rd_kafka_offsets_for_times(rk, query.get(), static_cast<int>(kMetadataTimeout.count()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafka(err, "watermarks for tail check");
-    for (int i = 0; i < query->cnt; ++i) {
-      const rd_kafka_topic_partition_t& r = query->elems[i];
-      if (r.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        return FromKafka(r.err, absl::StrCat("watermarks of ", r.topic, "/", r.partition));
-      }
-      if (r.offset < 0) {
-        return absl::UnavailableError(
-            absl::StrCat("watermarks of ", r.topic, "/", r.partition, ": no answer in time"));
-      }
-    }
-    return query;
-  };
-  auto lows = watermarks(RD_KAFKA_OFFSET_BEGINNING);
+  auto lows = Watermarks(rk, wanted, RD_KAFKA_OFFSET_BEGINNING, kMetadataTimeout);
   if (!lows.ok()) return lows.status();
-  auto highs = watermarks(RD_KAFKA_OFFSET_END);
+  auto highs = Watermarks(rk, wanted, RD_KAFKA_OFFSET_END, kMetadataTimeout);
   if (!highs.ok()) return highs.status();
 
   PartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(wanted.size())));
   std::map<std::pair<std::string, int32_t>, int64_t> last_offset;
   for (const auto& tp : wanted) {
-    const rd_kafka_topic_partition_t* l =
-        rd_kafka_topic_partition_list_find(lows->get(), tp.first.c_str(), tp.second);
-    const rd_kafka_topic_partition_t* h =
-        rd_kafka_topic_partition_list_find(highs->get(), tp.first.c_str(), tp.second);
-    if (l == nullptr || h == nullptr) {
-      return absl::InternalError(
-          absl::StrCat("watermarks of ", tp.first, "/", tp.second, " missing from the answer"));
-    }
-    const int64_t low = l->offset, high = h->offset;
+    const int64_t low = lows->at(tp), high = highs->at(tp);
     if (high <= low) {
       last[tp] = "";
       continue;

@@ -74,4 +74,42 @@ absl::StatusOr<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic,
   return result;
 }
 
+absl::StatusOr<std::map<TopicPartition, int64_t>> Watermarks(
+    rd_kafka_t* rk, const std::set<TopicPartition>& partitions, int64_t logical,
+    std::chrono::milliseconds timeout) {
+  std::map<TopicPartition, int64_t> out;
+  if (partitions.empty()) return out;
+  // Not with rd_kafka_query_watermark_offsets: before librdkafka 2.3.0 it ignores its timeout and
+  // blocks until the partition's leader answers (librdkafka issue #2588, fixed in 2.3.0), so one
+  // broker that is down, or gone for good after its partitions moved, would hang the caller.
+  // rd_kafka_offsets_for_times honours its timeout; asked for the logical offsets BEGINNING and
+  // END, it returns the watermarks. A partition the call did not get an answer for keeps the
+  // negative logical offset it was asked for.
+  PartitionList query(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions) {
+    rd_kafka_topic_partition_list_add(query.get(), tp.first.c_str(), tp.second)->offset = logical;
+  }
+  rd_kafka_resp_err_t err =
+      rd_kafka_offsets_for_times(rk, query.get(), static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafka(err, "watermarks");
+  for (int i = 0; i < query->cnt; ++i) {
+    const rd_kafka_topic_partition_t& r = query->elems[i];
+    if (r.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return FromKafka(r.err, absl::StrCat("watermarks of ", r.topic, "/", r.partition));
+    }
+    if (r.offset < 0) {
+      return absl::UnavailableError(
+          absl::StrCat("watermarks of ", r.topic, "/", r.partition, ": no answer in time"));
+    }
+    out[{r.topic, r.partition}] = r.offset;
+  }
+  for (const auto& tp : partitions) {
+    if (!out.contains(tp)) {
+      return absl::InternalError(
+          absl::StrCat("watermarks of ", tp.first, "/", tp.second, " missing from the answer"));
+    }
+  }
+  return out;
+}
+
 }  // namespace bo::kafka

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,5 +28,14 @@ absl::Status EnsureTopics(const Config& client_config, const std::vector<TopicSp
 // Number of partitions of `topic` as the cluster reports it; NOT_FOUND if it does not exist.
 absl::StatusOr<int32_t> PartitionCount(rd_kafka_t* rk, const std::string& topic,
                                        std::chrono::milliseconds timeout);
+
+using TopicPartition = std::pair<std::string, int32_t>;
+
+// The first offset (`logical` = RD_KAFKA_OFFSET_BEGINNING) or the next offset to be written
+// (RD_KAFKA_OFFSET_END) of every partition in `partitions`, asked of their leaders. An error, or a
+// partition without an answer within `timeout`, is a non-OK status.
+absl::StatusOr<std::map<TopicPartition, int64_t>> Watermarks(
+    rd_kafka_t* rk, const std::set<TopicPartition>& partitions, int64_t logical,
+    std::chrono::milliseconds timeout);
 
 }  // namespace bo::kafka

@@ -58,6 +58,7 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
   config.token_key = EnvOr("BO_TOKEN_KEY", "");
   config.token_issuer = EnvOr("BO_TOKEN_ISSUER", config.token_issuer);
   config.token_audience = EnvOr("BO_TOKEN_AUDIENCE", config.token_audience);
+  config.restore_own_state = EnvOr("BO_RESTORE_OWN_STATE", "1") != "0";
   app.add_option("--http-addr", config.http_addr,
                  "HTTP listen address host:port for /metrics, /healthz, /readyz (env "
                  "BO_HTTP_ADDR; default: the gRPC host, port + 1000)");
@@ -80,6 +81,10 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
                  "the issuer tokens must name (env BO_TOKEN_ISSUER)");
   app.add_option("--token-audience", config.token_audience,
                  "the audience tokens must name (env BO_TOKEN_AUDIENCE)");
+  app.add_option("--restore-own-state", config.restore_own_state,
+                 "on an empty data directory, rebuild this service's own state from its own "
+                 "topic before serving; false only for test deployments sharing a broker (env "
+                 "BO_RESTORE_OWN_STATE=0)");
   // CLI11 reports through exceptions; they stop here and become a status.
   try {
     app.parse(argc, argv);

@@ -50,6 +50,10 @@ struct ServiceConfig {
   std::string token_key;
   std::string token_issuer = "backorders-dev";
   std::string token_audience = "backorders";
+  // On an empty data directory, rebuild the service's own state from its own topic before
+  // serving (what a service that lost its disk must do). Off only where independent test
+  // deployments share one broker and its topics.
+  bool restore_own_state = true;
 };
 
 // Reads the configuration from flags, falling back to the environment, then defaults:
@@ -66,6 +70,7 @@ struct ServiceConfig {
 //   --token-key        BO_TOKEN_KEY        (none) bearer tokens' public key, PEM; required with TLS
 //   --token-issuer     BO_TOKEN_ISSUER     backorders-dev
 //   --token-audience   BO_TOKEN_AUDIENCE   backorders
+//   --restore-own-state BO_RESTORE_OWN_STATE 1 (0: an empty data directory starts empty)
 // A bad flag is INVALID_ARGUMENT with the usage text; --help is CANCELLED with the usage text
 // (print it and exit 0).
 absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int default_port,

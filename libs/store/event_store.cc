@@ -18,9 +18,14 @@ std::string StreamPrefix(const std::string& aggregate_id) {
   k.push_back('\0');
   return k;
 }
+
+}  // namespace
+
 std::string EventKey(const std::string& aggregate_id, uint64_t version) {
   return StreamPrefix(aggregate_id) + SortableNumber(version);
 }
+
+namespace {
 
 // Outbox entries are length-prefixed fields: cheap, and private to this file.
 void PutField(std::string* out, std::string_view field) {

@@ -75,6 +75,10 @@ struct OutboxEntry {
   OutboxMessage message;
 };
 
+// The events-family key of version `version` (1-based) of a stream: the aggregate id, NUL, the
+// version as 20 digits, so a stream's events are contiguous and in order.
+std::string EventKey(const std::string& aggregate_id, uint64_t version);
+
 class EventStore {
  public:
   // `db` must outlive the store. Reads the outbox's last sequence number.

@@ -282,6 +282,18 @@ std::string Describe(const pb::EventEnvelope& e) {
       return absl::StrCat("Filled ", p.quantity(), " from ", from, " (", Figures(p.quantities()),
                           ")");
     }
+    case pb::EventEnvelope::kBackorderRegistered: {
+      const auto& p = e.backorder_registered();
+      return absl::StrCat("Receiving at ", p.context().branch_id(), " waits for ", p.quantity(),
+                          " x ", p.context().part_number(), " for back order ",
+                          p.context().backorder_id());
+    }
+    case pb::EventEnvelope::kBackorderReleased: {
+      const auto& p = e.backorder_released();
+      return absl::StrCat("Receiving at ", p.context().branch_id(), " closed cancelled back order ",
+                          p.context().backorder_id(), "; ", p.filled_released(),
+                          " filled returned to free stock");
+    }
     case pb::EventEnvelope::kBackorderInvoiced: {
       const auto& p = e.backorder_invoiced();
       return absl::StrCat("Invoiced ", p.quantity(), " on invoice ", p.invoicing_invoice_id(),

@@ -32,11 +32,13 @@ bool ValidUtf8(const std::string& s) {
   return true;
 }
 
+}  // namespace
+
 std::string AnswerKey(std::string_view method, const std::string& request_id) {
   return absl::StrCat(std::string(method), ":", request_id);
 }
 
-}  // namespace
+std::string ReactionKey(const std::string& event_id) { return AnswerKey("event", event_id); }
 
 bool Caller::MaySee(std::string_view branch) const {
   return all_branches || std::find(branches.begin(), branches.end(), branch) != branches.end();
@@ -252,14 +254,14 @@ absl::Status CommitWithAnswer(EventStore* store, CommitRequest* commit, std::str
 }
 
 absl::Status CommitReaction(EventStore* store, CommitRequest* commit, const std::string& event_id) {
-  commit->idempotency = IdempotencyRecord{AnswerKey("event", event_id), ""};
+  commit->idempotency = IdempotencyRecord{ReactionKey(event_id), ""};
   absl::Status s = store->Commit(*commit);
   if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
   return s;
 }
 
 absl::StatusOr<bool> ReactionDone(EventStore* store, const std::string& event_id) {
-  auto answer = store->FindAnswer(AnswerKey("event", event_id));
+  auto answer = store->FindAnswer(ReactionKey(event_id));
   if (!answer.ok()) return answer.status();
   return answer->has_value();
 }

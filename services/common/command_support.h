@@ -103,6 +103,12 @@ OutboxMessage ToOutbox(const std::string& topic, const std::string& key,
 // order on one partition.
 std::string StockKey(const std::string& branch_id, const std::string& part_number);
 
+// The idempotency-family key of the answer to (method, request_id), and of the record that the
+// reaction to `event_id` was committed (its value is empty). A rebuild from the topics writes them
+// back (own_state_restore.h).
+std::string AnswerKey(std::string_view method, const std::string& request_id);
+std::string ReactionKey(const std::string& event_id);
+
 // If the command `method` with `request_id` was already committed, parses its first answer into
 // `response` and returns true.
 absl::StatusOr<bool> PreviousAnswer(EventStore* store, std::string_view method,

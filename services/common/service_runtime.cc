@@ -1,6 +1,7 @@
 #include "services/common/service_runtime.h"
 
 #include <malloc.h>
+#include <signal.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -265,6 +266,35 @@ class ArenaTrimmer {
 
 }  // namespace
 
+bool ServiceRuntime::RestoreUntilDone() {
+  if (!restorer_ || !config_.restore_own_state) return true;
+  const std::string topic = "backorder." + config_.name + ".v1";
+  const kafka::Config kafka_config = {{"bootstrap.servers", config_.kafka_bootstrap},
+                                      {"client.id", "bo-" + config_.name + "-restore"}};
+  for (;;) {
+    auto report = RestoreOwnState(db_.get(), kafka_config, topic, restorer_);
+    if (report.ok()) {
+      if (report->replayed) {
+        spdlog::warn(
+            "restored own state from {}: {} records, {} events in {} streams (the data "
+            "directory was empty)",
+            topic, report->records, report->events, report->streams);
+      }
+      return true;
+    }
+    // Serving from an empty directory while the topic holds the service's history would answer
+    // wrongly (unknown invoices, stock that is not there): wait for the cluster instead.
+    spdlog::error("restoring own state from {}: {}; retrying in 2 s", topic,
+                  report.status().ToString());
+    sigset_t termination;
+    sigemptyset(&termination);
+    sigaddset(&termination, SIGTERM);
+    sigaddset(&termination, SIGINT);
+    const timespec wait = {2, 0};
+    if (sigtimedwait(&termination, nullptr, &wait) > 0) return false;
+  }
+}
+
 int ServiceRuntime::Run(std::vector<Subscription> subscriptions,
                         std::vector<grpc::Service*> services) {
   ArenaTrimmer trimmer(std::chrono::seconds(10));
@@ -273,12 +303,18 @@ int ServiceRuntime::Run(std::vector<Subscription> subscriptions,
     spdlog::critical("{}", s.ToString());
     return 1;
   }
+  if (!RestoreUntilDone()) {
+    spdlog::info("shutting down before the own state was restored");
+    http_->Stop();
+    return 0;
+  }
   const kafka::Config kafka_config = {{"bootstrap.servers", config_.kafka_bootstrap},
                                       {"client.id", "bo-" + config_.name}};
   {
     std::lock_guard lock(mu_);
     relay_ = std::make_unique<kafka::OutboxRelay>(store_.get(), kafka::RelayOptions{kafka_config});
     relay_->Start();
+    restored_ = true;
     for (auto& sub : subscriptions) {
       // One instance per service here, so the consumer name doubles as its static member id.
       kafka::ConsumerOptions options{kafka_config, sub.name, sub.topics, /*instance_id=*/sub.name};

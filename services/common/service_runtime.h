@@ -12,9 +12,10 @@
 //   /api/v1/status  the same facts as JSON (StatusJson), for the ops dashboard
 //
 // A service's main() builds its handlers and gRPC services, may add HTTP routes and metrics,
-// and hands them to Run().
+// gives its AggregateRestorer (own_state_restore.h), and hands them to Run().
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,7 @@
 #include "libs/rpc/service_host.h"
 #include "libs/store/event_store.h"
 #include "services/common/access.h"
+#include "services/common/own_state_restore.h"
 
 namespace bo {
 
@@ -61,12 +63,20 @@ class ServiceRuntime {
   // nothing for plain HTTP (--insecure).
   http::FetchIdentity http_identity() const;
 
+  // How this service's streams fold back into its state records; Run() uses it to restore an
+  // empty data directory from the service's own topic before anything else starts (unless
+  // config().restore_own_state is false).
+  void SetOwnStateRestorer(AggregateRestorer restorer) { restorer_ = std::move(restorer); }
+
   // Starts the HTTP server, relay, consumers and the gRPC server, then serves until
   // SIGTERM/SIGINT and shuts everything down in reverse order. Returns the exit code.
   int Run(std::vector<Subscription> subscriptions, std::vector<grpc::Service*> services);
 
   // True once every consumer has caught up with the topics it reads.
   bool Ready() const;
+  // True once the own state is restored (or needed nothing) and the relay runs: from then on
+  // the service's own background work (say, expiring holds) may write.
+  bool Restored() const { return restored_; }
   // {"service":..,"ready":..,"outbox_depth":..,"published":..,
   //  "consumers":[{"name":..,"caught_up":..,"applied":..,
   //                "partitions":[{"topic":..,"partition":..,"offset":..,"end":..,"lag":..}]}]}
@@ -76,6 +86,8 @@ class ServiceRuntime {
   ServiceRuntime() = default;
   void AddRuntimeMetrics();
   void AddProbes();
+  // RestoreOwnState, retried until it succeeds; false if a termination signal came first.
+  bool RestoreUntilDone();
 
   rpc::ServiceConfig config_;
   std::shared_ptr<const Access> access_;
@@ -83,6 +95,8 @@ class ServiceRuntime {
   std::unique_ptr<EventStore> store_;
   metrics::Registry metrics_;
   std::unique_ptr<http::HttpServer> http_;
+  AggregateRestorer restorer_;
+  std::atomic<bool> restored_ = false;
 
   mutable std::mutex mu_;  // guards the two below, which Run() fills while HTTP already serves
   std::unique_ptr<kafka::OutboxRelay> relay_;

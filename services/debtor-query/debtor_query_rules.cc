@@ -63,6 +63,28 @@ pb::EventEnvelope DebtorUpdatedEvent(const pb::Debtor& debtor) {
   return event;
 }
 
+absl::Status RestoreDebtorStream(const std::string& aggregate_id,
+                                 const std::vector<pb::EventEnvelope>& events,
+                                 RestoredWrites* out) {
+  return RestoreRecordStream<pb::Debtor>(
+      aggregate_id, events,
+      [](const pb::EventEnvelope& e, pb::Debtor* record) {
+        if (!e.has_debtor_updated()) return false;
+        const pb::DebtorUpdated& d = e.debtor_updated();
+        record->set_debtor_id(d.debtor_id());
+        record->set_name(d.name());
+        record->set_contact_name(d.contact_name());
+        record->set_phone(d.phone());
+        record->set_email(d.email());
+        record->set_use_backorders(d.use_backorders());
+        return true;
+      },
+      [](const pb::EventEnvelope& e) {
+        return std::string(e.aggregate_version() == 1 ? "CreateDebtor" : "UpdateDebtor");
+      },
+      out);
+}
+
 absl::StatusOr<BackorderFilter> FilterOf(const pb::ListBackordersRequest& request) {
   absl::Status s = FirstError({
       CheckId("branch_id", request.branch_id(), /*required=*/false),

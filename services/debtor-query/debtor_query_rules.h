@@ -12,6 +12,7 @@
 #include "backorder/v1/common.pb.h"
 #include "backorder/v1/debtor_query_service.pb.h"
 #include "backorder/v1/events.pb.h"
+#include "services/common/own_state_restore.h"
 
 namespace bo::debtor_query {
 
@@ -25,6 +26,14 @@ absl::Status ValidateDebtor(const backorder::v1::Debtor& debtor, const std::stri
 
 // The DebtorUpdated event (type and payload; the wiring stamps the rest) carrying `debtor`.
 backorder::v1::EventEnvelope DebtorUpdatedEvent(const backorder::v1::Debtor& debtor);
+
+// debtor-query's AggregateRestorer (services/common/own_state_restore.h). A debtor stream gives
+// back the debtor record (DebtorUpdated plus updated_at = occurred_at and updated_by = the actor,
+// as the command stamped them) and, for each event, the answer of the command that wrote it:
+// CreateDebtor for version 1, UpdateDebtor after, under the event's causation_id.
+absl::Status RestoreDebtorStream(const std::string& aggregate_id,
+                                 const std::vector<backorder::v1::EventEnvelope>& events,
+                                 RestoredWrites* out);
 
 // ---- ListBackorders ----
 

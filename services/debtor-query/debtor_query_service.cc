@@ -69,6 +69,8 @@ absl::Status DebtorQueryService::WriteDebtor(const Caller& caller, const char* m
 
   const absl::Time now = clock_();
   pb::Debtor record = debtor;
+  // Only what DebtorUpdated carries is kept, so a rebuild from the topic gives the same record.
+  record.DiscardUnknownFields();
   *record.mutable_updated_at() = ToProto(now);
   record.set_updated_by(caller.subject);
 

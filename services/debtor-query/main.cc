@@ -10,6 +10,7 @@
 #include "services/common/topics.h"
 #include "services/debtor-query/dashboard.h"
 #include "services/debtor-query/dashboard_assets.h"
+#include "services/debtor-query/debtor_query_rules.h"
 #include "services/debtor-query/debtor_query_service.h"
 #include "services/debtor-query/figure_metrics.h"
 #include "services/debtor-query/projection.h"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   }
   bo::debtor_query::ReadModelProjection projection(db);
   bo::debtor_query::DebtorQueryService service(runtime->store(), runtime->access());
+  runtime->SetOwnStateRestorer(bo::debtor_query::RestoreDebtorStream);
 
   bo::debtor_query::AddFigureCollector(runtime->metrics(), db);
 

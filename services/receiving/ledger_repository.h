@@ -12,6 +12,7 @@
 // and Remember.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -22,12 +23,27 @@
 #include "absl/time/time.h"
 #include "libs/store/event_store.h"
 #include "services/common/command_support.h"
+#include "services/common/own_state_restore.h"
 #include "services/receiving/domain/stock_ledger.h"
 
 namespace bo::receiving {
 
 // "ledger/<branch>/<part>": the stream id, the lock key and the state-family marker key.
 std::string LedgerId(const std::string& branch_id, const std::string& part_number);
+
+// Who the ledger's reactions to the invoicing topic are by (role "service").
+inline constexpr char kReactionSubject[] = "svc:receiving";
+
+// The state records a ledger stream's commits wrote beside its events, from the events alone (for
+// a restore from the receiving topic): the ledger's marker, every back order it closed, every
+// creditor invoice it received (key from `creditor_invoice_key`, value the request id), and the
+// reaction records of the events it reacted to (events by "svc:receiving" in role "service":
+// the cause's event id, plus "/<line>" for the lines of an InvoiceFinalised).
+absl::Status RestoreLedgerStream(
+    const std::string& ledger_id, const std::vector<Event>& events,
+    const std::function<std::string(const std::string& supplier,
+                                    const std::string& creditor_invoice)>& creditor_invoice_key,
+    RestoredWrites* out);
 
 struct LoadedLedger {
   std::string id;

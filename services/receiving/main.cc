@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   options.hold_ttl = absl::Seconds(EnvSeconds("BO_HOLD_TTL_SECONDS", 1800));
   const auto sweep = std::chrono::seconds(EnvSeconds("BO_HOLD_SWEEP_SECONDS", 5));
   bo::receiving::ReceivingService service(runtime->store(), options, runtime->access());
+  runtime->SetOwnStateRestorer(bo::receiving::RestoreReceivingStream);
 
   std::mutex mu;
   std::condition_variable cv;
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
   std::thread sweeper([&] {
     std::unique_lock lock(mu);
     while (!cv.wait_for(lock, sweep, [&] { return stopping; })) {
+      // Not while the ledgers are being restored from the topic: expiry writes to them.
+      if (!runtime->Restored()) continue;
       lock.unlock();
       if (absl::Status s = service.ExpireHolds(absl::Now()); !s.ok()) {
         spdlog::error("receiving: hold expiry: {}", s.ToString());

@@ -21,7 +21,7 @@ std::string CreditorInvoiceKey(const std::string& supplier, const std::string& i
 
 Caller SystemCaller(const pb::EventEnvelope* cause) {
   Caller caller;
-  caller.subject = "svc:receiving";
+  caller.subject = kReactionSubject;
   caller.role = cause != nullptr ? "service" : "system";
   caller.correlation_id = cause != nullptr ? cause->correlation_id() : "";
   return caller;
@@ -117,6 +117,8 @@ grpc::Status ReceivingService::UpsertPart(grpc::ServerContext* ctx,
   const absl::Time now = absl::Now();
   const Caller& caller = *admitted;
   *resp = in;
+  // Only what PartUpdated carries is kept, so a rebuild from the topic gives the same record.
+  resp->DiscardUnknownFields();
   *resp->mutable_updated_at() = ToProto(now);
   resp->set_updated_by(caller.subject);
 
@@ -341,15 +343,18 @@ grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
   for (const auto& line : req->lines()) {
     auto ledger = ledgers_.Load(req->branch_id(), line.part_number());
     if (!ledger.ok()) return ToGrpc(ledger.status());
-    auto events = Decide(ledger->state, ReceiveStock{line.quantity(), req->creditor_invoice_id(),
-                                                     req->stock_order_id(), line.unit_cost()});
+    auto events = Decide(ledger->state,
+                         ReceiveStock{line.quantity(), req->creditor_invoice_id(),
+                                      req->stock_order_id(), line.unit_cost(), req->supplier_id()});
     if (!events.ok()) return ToGrpc(events.status());
     CollectFilled(*events, resp->mutable_filled());
     ledgers_.Stage(&*ledger, std::move(*events), now, caller, req->request_id(), &commit);
     *resp->add_positions() = PositionOf(ledger->state);
     touched.push_back(std::move(*ledger));
   }
-  commit.state.emplace_back(ci_key, req->SerializeAsString());
+  // Only its presence matters (a second delivery is ALREADY_EXISTS). The value is the request id,
+  // which StockReceived carries as causation_id, so a rebuild from the topic gives it back.
+  commit.state.emplace_back(ci_key, req->request_id());
   absl::Status s =
       CommitWithAnswer(store_, &commit, "ProcessCreditorInvoice", req->request_id(), resp);
   for (const auto& ledger : touched) ledgers_.Settle(ledger, s).IgnoreError();
@@ -445,6 +450,25 @@ absl::Status ReceivingService::React(const kafka::ConsumedRecord& record) {
     default:
       return absl::OkStatus();
   }
+}
+
+absl::Status RestoreReceivingStream(const std::string& aggregate_id,
+                                    const std::vector<Event>& events, RestoredWrites* out) {
+  if (!aggregate_id.starts_with(kPartPrefix)) {
+    return RestoreLedgerStream(aggregate_id, events, CreditorInvoiceKey, out);
+  }
+  return RestoreRecordStream<pb::Part>(
+      aggregate_id, events,
+      [](const Event& e, pb::Part* record) {
+        if (!e.has_part_updated()) return false;
+        const pb::PartUpdated& p = e.part_updated();
+        record->set_part_number(p.part_number());
+        record->set_description(p.description());
+        record->set_supplier_id(p.supplier_id());
+        *record->mutable_unit_price() = p.unit_price();
+        return true;
+      },
+      [](const Event&) { return std::string("UpsertPart"); }, out);
 }
 
 absl::Status ReceivingService::ExpireHolds(absl::Time now) {

@@ -19,6 +19,14 @@
 
 namespace bo::receiving {
 
+// receiving's AggregateRestorer (services/common/own_state_restore.h): a part stream gives back
+// the part record and the UpsertPart answers; a ledger stream what RestoreLedgerStream says.
+// The answers to AdjustStock, HoldStock, ReleaseHold and ProcessCreditorInvoice hold stock
+// positions of their moment and are not restored (a retry after a lost disk gets the current
+// state's answer).
+absl::Status RestoreReceivingStream(const std::string& aggregate_id,
+                                    const std::vector<Event>& events, RestoredWrites* out);
+
 struct ReceivingOptions {
   // How long a hold for a draft invoice line lasts unless the invoice is finalised.
   absl::Duration hold_ttl = absl::Minutes(30);

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 #include "gtest/gtest.h"
+#include "rocksdb/write_batch.h"
 #include "services/common/topics.h"
 
 namespace bo::receiving {
@@ -238,6 +240,79 @@ TEST_F(ReceivingServiceTest, AClosedBackOrderStaysClosedAfterARestart) {
   EXPECT_EQ(Position().SerializeAsString(), closed);
   EXPECT_EQ(Position().free(), 1);  // not filled into a second BO-1
   EXPECT_EQ(*store_->StreamVersion(LedgerId("B1", "P1")), *version);
+}
+
+// Guarantee 7: what a lost disk gets back from the receiving topic. Every event the commands and
+// reactions stored, folded by RestoreReceivingStream into an empty database, gives the same
+// state records, and the restored answers and reaction records are the original ones.
+TEST_F(ReceivingServiceTest, ItsStoredStreamsFoldBackIntoTheStateItWrote) {
+  ASSERT_TRUE(Adjust("adj-1", 1).ok());
+  BackorderCreated("BO-1", 3, 100);  // fills 1 from free stock
+  BackorderCreated("BO-2", 2, 200);
+  pb::ProcessCreditorInvoiceRequest ci;
+  ci.set_request_id("ci-1");
+  ci.set_branch_id("B1");
+  ci.set_creditor_invoice_id("CI-9");
+  ci.set_supplier_id("SUP-A");
+  ci.add_lines()->set_part_number("P1");
+  ci.mutable_lines(0)->set_quantity(6);
+  pb::ProcessCreditorInvoiceResponse ci_resp;
+  ASSERT_TRUE(service_->ProcessCreditorInvoice(nullptr, &ci, &ci_resp).ok());
+  BackorderInvoiced("BO-1", 3, "evt-invoiced-BO-1");  // BO-1 closes
+  pb::EventEnvelope cancelled;
+  cancelled.set_event_id("evt-cancelled-BO-2");
+  cancelled.set_type("BackorderCancelled");
+  auto* c = cancelled.mutable_backorder_cancelled()->mutable_context();
+  c->set_backorder_id("BO-2");
+  c->set_branch_id("B1");
+  c->set_part_number("P1");
+  Deliver(cancelled);  // BO-2 closes, its 2 go back to free stock
+  Hold("INV-5", 2);
+  pb::EventEnvelope finalised;
+  finalised.set_event_id("evt-finalised-INV-5");
+  finalised.set_type("InvoiceFinalised");
+  auto* inv = finalised.mutable_invoice_finalised();
+  inv->set_invoice_id("INV-5");
+  inv->set_branch_id("B1");
+  auto* line = inv->add_lines();
+  line->set_line(1);
+  line->set_part_number("P1");
+  line->set_quantity_ordered(2);
+  line->set_quantity_supplied(2);
+  Deliver(finalised);
+
+  auto family = [](Database* db, std::string_view name) {
+    std::map<std::string, std::string> out;
+    EXPECT_TRUE(db->Scan(name, "", "", [&](std::string_view k, std::string_view v) {
+                    out.emplace(std::string(k), std::string(v));
+                    return true;
+                  }).ok());
+    return out;
+  };
+  const auto events = family(db_.get(), kEventsFamily);
+  const std::string restored_dir = dir_.string() + "-restored";
+  std::filesystem::remove_all(restored_dir);
+  auto restored = std::move(*Database::Open(restored_dir));
+  rocksdb::WriteBatch batch;
+  for (const auto& [k, v] : events) batch.Put(restored->family(kEventsFamily), k, v);
+  ASSERT_TRUE(restored->Write(&batch, true).ok());
+
+  auto report = FoldStoredStreams(restored.get(), RestoreReceivingStream);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->streams, 2u);  // part/P1 and ledger/B1/P1
+  EXPECT_EQ(family(restored.get(), kStateFamily), family(db_.get(), kStateFamily));
+  const auto answers = family(db_.get(), kIdempotencyFamily);
+  const auto restored_answers = family(restored.get(), kIdempotencyFamily);
+  for (const auto& [k, v] : restored_answers) {
+    EXPECT_TRUE(answers.contains(k) && answers.at(k) == v) << k;
+  }
+  for (const char* key :
+       {"UpsertPart:part-P1", "event:evt-BO-1", "event:evt-BO-2", "event:evt-invoiced-BO-1",
+        "event:evt-cancelled-BO-2", "event:evt-finalised-INV-5/1"}) {
+    EXPECT_TRUE(restored_answers.contains(key)) << key;
+  }
+  restored.reset();
+  std::filesystem::remove_all(restored_dir);
 }
 
 }  // namespace

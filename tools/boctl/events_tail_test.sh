@@ -102,10 +102,10 @@ has "$err" "no topic $TOPIC-missing" "missing topic"
 
 tail_all
 lines "$out" 5 "every event"
-has "$out" "2026-11-29 01:07:12  $TOPIC  BackorderCancelled  NORTH  BO-NORTH-000001-1  clerk:kim@north  Cancelled 2; 0 filled returned to free stock (customer went elsewhere)" "the cancellation's line"
-has "$out" "BackorderFilled     NORTH  BO-NORTH-000002-1  clerk:kim@north  Filled 2 from creditor invoice CI-9 (2 of 5 filled, 3 waiting, 0 invoiced)" "the fill's line"
-has "$out" "StockOrderPlaced    NORTH  stockorder/SO-NORTH-000001  clerk:kim@north  Put on stock order SO-NORTH-000001 to supplier SUP-1" "the stock order's line"
-has "$out" "PartUpdated         -  part/OIL-FILTER-1  clerk:kim@north  Part OIL-FILTER-1 saved" "the part's line"
+has "$out" "2026-11-29 01:07:12  $TOPIC  BackorderCancelled   NORTH  BO-NORTH-000001-1  clerk:kim@north  Cancelled 2; 0 filled returned to free stock (customer went elsewhere)" "the cancellation's line"
+has "$out" "BackorderFilled      NORTH  BO-NORTH-000002-1  clerk:kim@north  Filled 2 from creditor invoice CI-9 (2 of 5 filled, 3 waiting, 0 invoiced)" "the fill's line"
+has "$out" "StockOrderPlaced     NORTH  stockorder/SO-NORTH-000001  clerk:kim@north  Put on stock order SO-NORTH-000001 to supplier SUP-1" "the stock order's line"
+has "$out" "PartUpdated          -  part/OIL-FILTER-1  clerk:kim@north  Part OIL-FILTER-1 saved" "the part's line"
 has "$err" "not an event" "the record that is not an event is reported"
 has "$err" "skipped" "the record that is not an event is skipped"
 
@@ -154,7 +154,7 @@ if wait_following "$WORK/live.err"; then
   [ "$rc" = 0 ] || fail "the live tail exited $rc: $(cat "$WORK/live.err")"
   live_out="$(cat "$WORK/live.out")"
   lines "$live_out" 1 "live tail"
-  has "$live_out" "StockAdjusted       LIVE  ledger/LIVE/OIL-FILTER-1  clerk:kim@north  Stock of OIL-FILTER-1 adjusted by +3 to 3 on hand (stocktake)" "live tail"
+  has "$live_out" "StockAdjusted        LIVE  ledger/LIVE/OIL-FILTER-1  clerk:kim@north  Stock of OIL-FILTER-1 adjusted by +3 to 3 on hand (stocktake)" "live tail"
 fi
 
 # --- Ctrl-C and SIGTERM end it cleanly (exit 0) ------------------------------------------------

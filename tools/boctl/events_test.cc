@@ -64,7 +64,7 @@ pb::EventEnvelope StockOrderPlaced(const std::vector<std::string>& covered) {
 
 TEST(EventTypes, AreThePayloadsOfTheEnvelope) {
   const auto names = EventTypeNames();
-  ASSERT_EQ(names.size(), 14u);
+  ASSERT_EQ(names.size(), 16u);
   EXPECT_EQ(names.front(), "DebtorUpdated");
   EXPECT_NE(std::find(names.begin(), names.end(), "BackorderFilled"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "StockHoldReleased"), names.end());
@@ -151,7 +151,7 @@ TEST(Filter, KindsCombine) {
 
 TEST(Line, ReadsAsAClerkWouldSayIt) {
   EXPECT_EQ(EventLine("backorder.receiving.v1", Filled(), "BackorderFilled"),
-            "2026-11-29 01:07:12  backorder.receiving.v1     BackorderFilled     NORTH  "
+            "2026-11-29 01:07:12  backorder.receiving.v1     BackorderFilled      NORTH  "
             "BO-NORTH-000001-1  clerk:kim@north  Filled 2 from creditor invoice CI-9 (2 of 5 "
             "filled, 3 waiting, 0 invoiced)");
 }
@@ -165,14 +165,14 @@ TEST(Line, AnEventWithoutABackOrderShowsItsAggregate) {
   part.mutable_part_updated()->set_part_number("OIL-FILTER-1");
   part.mutable_part_updated()->set_supplier_id("SUP-1");
   EXPECT_EQ(EventLine("backorder.receiving.v1", part, ""),
-            "2026-11-29 01:07:12  backorder.receiving.v1     PartUpdated         -  "
+            "2026-11-29 01:07:12  backorder.receiving.v1     PartUpdated          -  "
             "part/OIL-FILTER-1  clerk:kim@north  Part OIL-FILTER-1 saved: no description, "
             "supplier SUP-1, price -");
 }
 
 TEST(Line, EmptyFieldsAreDashes) {
   EXPECT_EQ(EventLine("t", pb::EventEnvelope(), ""),
-            "-  t                          -                   -  -  -  An event (a payload this "
+            "-  t                          -                    -  -  -  An event (a payload this "
             "build does not know)");
   // A payload from a newer catalogue: the header still names it.
   EXPECT_EQ(EventLine("t", pb::EventEnvelope(), "BackorderTeleported"),

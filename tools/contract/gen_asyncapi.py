@@ -129,8 +129,9 @@ TOPICS = (
             Events(("StockAdjusted", "StockReceived", "StockHeld", "StockHoldReleased",
                     "StockIssued"), ("branch_id", "part_number"), BRANCH_PART,
                    "ledger/<branch_id>/<part_number>"),
-            Events(("BackorderFilled",), ("context.branch_id", "context.part_number"),
-                   BRANCH_PART, "ledger/<context.branch_id>/<context.part_number>"),
+            Events(("BackorderFilled", "BackorderRegistered", "BackorderReleased"),
+                   ("context.branch_id", "context.part_number"), BRANCH_PART,
+                   "ledger/<context.branch_id>/<context.part_number>"),
         ),
     ),
 )

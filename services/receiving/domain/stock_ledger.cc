@@ -62,6 +62,26 @@ std::string FormatUtc(absl::Time t) {
 // The caller records the id (ClosedBy); the state forgets the back order.
 void Close(StockLedgerState& s, std::vector<OpenBackorder>::iterator it) { s.backorders.erase(it); }
 
+// A back order starts waiting for stock, in creation-time order (occurred_at of `e`).
+void Register(StockLedgerState& s, const pb::BackorderContext& context, int64_t quantity,
+              const Event& e) {
+  if (FindOpen(s, context.backorder_id()) != s.backorders.end()) return;
+  OpenBackorder b;
+  b.context = context;
+  b.created_at = FromProto(e.occurred_at());
+  b.quantities.back_ordered = quantity;
+  s.backorders.insert(std::upper_bound(s.backorders.begin(), s.backorders.end(), b, FifoBefore),
+                      std::move(b));
+}
+
+// A cancelled back order stops waiting; what was filled for it returns to free stock.
+void Release(StockLedgerState& s, const pb::BackorderContext& context, int64_t filled_released) {
+  auto it = FindOpen(s, context.backorder_id());
+  if (it != s.backorders.end()) Close(s, it);
+  s.free += filled_released;
+  s.filled_not_invoiced -= filled_released;
+}
+
 void ApplyInPlace(StockLedgerState& s, const Event& e) {
   switch (e.payload_case()) {
     case Event::kStockAdjusted: {
@@ -127,26 +147,20 @@ void ApplyInPlace(StockLedgerState& s, const Event& e) {
       s.filled_not_invoiced += f.quantity();
       break;
     }
-    case Event::kBackorderCreated: {
-      const pb::BackorderCreated& c = e.backorder_created();
-      const std::string& id = c.context().backorder_id();
-      if (FindOpen(s, id) != s.backorders.end()) break;
-      OpenBackorder b;
-      b.context = c.context();
-      b.created_at = FromProto(e.occurred_at());
-      b.quantities.back_ordered = c.quantity();
-      s.backorders.insert(std::upper_bound(s.backorders.begin(), s.backorders.end(), b, FifoBefore),
-                          std::move(b));
+    // Streams written before BackorderRegistered/Released existed hold the same records under
+    // invoicing's types (unpublished then).
+    case Event::kBackorderRegistered:
+      Register(s, e.backorder_registered().context(), e.backorder_registered().quantity(), e);
       break;
-    }
-    case Event::kBackorderCancelled: {
-      const pb::BackorderCancelled& c = e.backorder_cancelled();
-      auto it = FindOpen(s, c.context().backorder_id());
-      if (it != s.backorders.end()) Close(s, it);
-      s.free += c.filled_released();
-      s.filled_not_invoiced -= c.filled_released();
+    case Event::kBackorderCreated:
+      Register(s, e.backorder_created().context(), e.backorder_created().quantity(), e);
       break;
-    }
+    case Event::kBackorderReleased:
+      Release(s, e.backorder_released().context(), e.backorder_released().filled_released());
+      break;
+    case Event::kBackorderCancelled:
+      Release(s, e.backorder_cancelled().context(), e.backorder_cancelled().filled_released());
+      break;
     default:
       break;
   }
@@ -309,6 +323,7 @@ class Decider {
     p->set_part_number(state_.part_number);
     p->set_creditor_invoice_id(c.creditor_invoice_id);
     p->set_stock_order_id(c.stock_order_id);
+    p->set_supplier_id(c.supplier_id);
     p->set_quantity(c.quantity);
     *p->mutable_unit_cost() = c.unit_cost;
     p->set_on_hand(state_.on_hand + c.quantity);
@@ -413,9 +428,9 @@ class Decider {
     }
     Decision d(state_);
     Event e = d.NewEvent();
-    e.set_type("BackorderCreated");
+    e.set_type("BackorderRegistered");
     *e.mutable_occurred_at() = ToProto(c.created_at);  // the FIFO key; see Event
-    pb::BackorderCreated* p = e.mutable_backorder_created();
+    pb::BackorderRegistered* p = e.mutable_backorder_registered();
     *p->mutable_context() = ctx;
     p->set_quantity(c.quantity);
     d.Emit(std::move(e));
@@ -438,9 +453,9 @@ class Decider {
 
     Decision d(state_);
     Event e = d.NewEvent();
-    e.set_type("BackorderCancelled");
+    e.set_type("BackorderReleased");
     e.set_reason(c.reason);
-    pb::BackorderCancelled* p = e.mutable_backorder_cancelled();
+    pb::BackorderReleased* p = e.mutable_backorder_released();
     *p->mutable_context() = b->context;
     p->set_quantity_cancelled(after.cancelled);
     p->set_filled_released(released);
@@ -571,6 +586,9 @@ void MarkClosed(Command* command) {
 }
 
 std::string ClosedBy(const StockLedgerState& after, const Event& event) {
+  if (event.payload_case() == Event::kBackorderReleased) {
+    return event.backorder_released().context().backorder_id();
+  }
   if (event.payload_case() == Event::kBackorderCancelled) {
     return event.backorder_cancelled().context().backorder_id();
   }
@@ -579,11 +597,6 @@ std::string ClosedBy(const StockLedgerState& after, const Event& event) {
     if (!id.empty() && FindOpen(after, id) == nullptr) return id;
   }
   return "";
-}
-
-bool IsPublished(const Event& event) {
-  return event.payload_case() != Event::kBackorderCreated &&
-         event.payload_case() != Event::kBackorderCancelled;
 }
 
 std::string DebugString(const StockLedgerState& s) {

@@ -28,7 +28,7 @@ namespace bo::receiving {
 // An event of the ledger's stream: an envelope whose `type`, `branch_id`, payload and, where the
 // event has one, `reason` are set by Decide. The wiring adds event_id, aggregate_id,
 // aggregate_version, occurred_at, actor, correlation_id and causation_id, except that the
-// BackorderCreated record (see RegisterBackorder) carries the back order's creation time in
+// BackorderRegistered event (see RegisterBackorder) carries the back order's creation time in
 // `occurred_at`, which Apply reads as its FIFO key: the wiring must keep it.
 using Event = backorder::v1::EventEnvelope;
 using Events = std::vector<Event>;
@@ -115,6 +115,7 @@ struct ReceiveStock {
   std::string creditor_invoice_id;  // required
   std::string stock_order_id;       // optional
   backorder::v1::Money unit_cost;   // not negative
+  std::string supplier_id;          // whose creditor invoice it is (goes on StockReceived)
 };
 
 // Hold free stock for a draft invoice line. Idempotent per (invoice_id, line): the same quantity
@@ -148,8 +149,8 @@ struct IssueHeld {
   int64_t quantity = 0;
 };
 
-// Reaction to BackorderCreated: queue the back order by creation time and fill it at once from
-// free stock. A back order already known (open or closed) emits nothing.
+// Reaction to BackorderCreated: queue the back order by creation time (BackorderRegistered) and
+// fill it at once from free stock. A back order already known (open or closed) emits nothing.
 struct RegisterBackorder {
   backorder::v1::BackorderContext context;  // branch and part must be this ledger's
   int64_t quantity = 0;                     // back-ordered quantity
@@ -157,8 +158,9 @@ struct RegisterBackorder {
   bool closed = false;                      // it closed here before (see StockLedgerState)
 };
 
-// Reaction to BackorderCancelled: its filled, not invoiced stock returns to free stock and fills
-// the next waiting back orders. A closed back order emits nothing; an unknown one is NOT_FOUND.
+// Reaction to BackorderCancelled: its filled, not invoiced stock returns to free stock
+// (BackorderReleased) and fills the next waiting back orders. A closed back order emits nothing; an
+// unknown one is NOT_FOUND.
 struct CancelBackorder {
   std::string backorder_id;
   std::string reason;   // optional; goes into the envelope's `reason`
@@ -213,11 +215,6 @@ void MarkClosed(Command* command);
 // The back order `event` closed (cancelled, or fully invoiced), or "" when it closed none. `after`
 // is the state with `event` applied. The caller records the id, in the same commit as the event.
 std::string ClosedBy(const StockLedgerState& after, const Event& event);
-
-// Whether the wiring publishes `event` on the receiving topic. False for the ledger's records of
-// the invoicing events it reacted to (BackorderCreated, BackorderCancelled): they are kept in the
-// ledger's own stream so the state rebuilds from it, but invoicing owns and publishes those types.
-bool IsPublished(const Event& event);
 
 // A deterministic multi-line rendering of the whole state (tests and diagnostics).
 std::string DebugString(const StockLedgerState& state);

@@ -54,7 +54,7 @@ RegisterBackorder Reg(const std::string& id, const std::string& debtor, int64_t 
 }
 
 ReceiveStock Receive(int64_t quantity, const std::string& creditor_invoice = "ci-1") {
-  ReceiveStock r{quantity, creditor_invoice, "so-1", {}};
+  ReceiveStock r{quantity, creditor_invoice, "so-1", {}, "sup-1"};
   r.unit_cost.set_currency("AUD");
   r.unit_cost.set_minor_units(3100);
   return r;
@@ -210,15 +210,13 @@ TEST_F(StockLedgerTest, CancellationPassesFilledStockToNextBackorder) {
 
   const Events events = Run(CancelBackorder{"bo-1", "customer bought elsewhere"});
 
-  ASSERT_THAT(Types(events), ElementsAre("BackorderCancelled", "BackorderFilled"));
-  const pb::BackorderCancelled& cancelled = events[0].backorder_cancelled();
+  ASSERT_THAT(Types(events), ElementsAre("BackorderReleased", "BackorderFilled"));
+  const pb::BackorderReleased& cancelled = events[0].backorder_released();
   EXPECT_EQ(cancelled.filled_released(), 3);
   EXPECT_EQ(cancelled.quantity_cancelled(), 3);
   EXPECT_EQ(cancelled.quantities().cancelled(), 3);
   EXPECT_EQ(cancelled.quantities().filled(), 0);
   EXPECT_EQ(events[0].reason(), "customer bought elsewhere");
-  EXPECT_FALSE(IsPublished(events[0]));
-  EXPECT_TRUE(IsPublished(events[1]));
   EXPECT_THAT(Fills(events), ElementsAre(Fill{"bo-2", 2, "cancellation"}));
   EXPECT_EQ(Open("bo-1"), nullptr);
   EXPECT_TRUE(closed_.contains("bo-1"));
@@ -232,7 +230,7 @@ TEST_F(StockLedgerTest, CancellingPartlyInvoicedBackorderKeepsInvoicedAndRelease
 
   const Events events = Run(CancelBackorder{"bo-1", ""});
 
-  const pb::BackorderCancelled& cancelled = events.at(0).backorder_cancelled();
+  const pb::BackorderReleased& cancelled = events.at(0).backorder_released();
   EXPECT_EQ(cancelled.quantity_cancelled(), 4);
   EXPECT_EQ(cancelled.filled_released(), 2);
   EXPECT_EQ(cancelled.quantities().invoiced(), 1);
@@ -397,8 +395,7 @@ TEST_F(StockLedgerTest, RegisteringFillsFromFreeStockAndIsIdempotent) {
   Run(Receive(5));
 
   const Events events = Run(Reg("bo-1", "debtor-A", 3, 1));
-  ASSERT_THAT(Types(events), ElementsAre("BackorderCreated", "BackorderFilled"));
-  EXPECT_FALSE(IsPublished(events[0]));
+  ASSERT_THAT(Types(events), ElementsAre("BackorderRegistered", "BackorderFilled"));
   EXPECT_THAT(Fills(events), ElementsAre(Fill{"bo-1", 3, "registration"}));
   EXPECT_EQ(events[1].backorder_filled().creditor_invoice_id(), "");
 
@@ -448,6 +445,45 @@ TEST_F(StockLedgerTest, ReplayingTheEventsRebuildsTheSameState) {
     for (Event& e : Run(c)) all.push_back(std::move(e));
   }
   EXPECT_EQ(DebugString(ApplyAll(NewStockLedger(kBranch, kPart), all)), DebugString(state_));
+}
+
+// Streams written before BackorderRegistered/Released existed hold the same records under
+// invoicing's BackorderCreated/BackorderCancelled types; they must fold to the same state.
+TEST_F(StockLedgerTest, StreamsWithTheOlderRecordTypesFoldToTheSameState) {
+  Events all;
+  for (const Command& c : std::vector<Command>{
+           Reg("bo-2", "debtor-B", 3, 20), Receive(2), Reg("bo-1", "debtor-A", 2, 10), Receive(4),
+           CancelBackorder{"bo-2", ""}, IssueBackorder{"bo-1", "inv-2", 1, 2}}) {
+    for (Event& e : Run(c)) all.push_back(std::move(e));
+  }
+  int rewritten = 0;
+  for (Event& e : all) {
+    if (e.has_backorder_registered()) {
+      pb::BackorderCreated created;
+      *created.mutable_context() = e.backorder_registered().context();
+      created.set_quantity(e.backorder_registered().quantity());
+      e.set_type("BackorderCreated");
+      *e.mutable_backorder_created() = std::move(created);
+      ++rewritten;
+    } else if (e.has_backorder_released()) {
+      const pb::BackorderReleased r = e.backorder_released();
+      pb::BackorderCancelled* c = e.mutable_backorder_cancelled();
+      *c->mutable_context() = r.context();
+      c->set_quantity_cancelled(r.quantity_cancelled());
+      c->set_filled_released(r.filled_released());
+      *c->mutable_quantities() = r.quantities();
+      e.set_type("BackorderCancelled");
+      ++rewritten;
+    }
+  }
+  ASSERT_EQ(rewritten, 3);
+  const StockLedgerState old_stream = ApplyAll(NewStockLedger(kBranch, kPart), all);
+  EXPECT_EQ(DebugString(old_stream), DebugString(state_));
+  for (const Event& e : all) {
+    if (e.has_backorder_cancelled()) {
+      EXPECT_EQ(ClosedBy(old_stream, e), "bo-2");
+    }
+  }
 }
 
 TEST_F(StockLedgerTest, BadInputGetsTheRightStatusAndChangesNothing) {
@@ -621,8 +657,8 @@ std::string CheckSequence(const std::vector<Op>& ops, std::map<std::string, int>
           return broken("filled ", f.quantity(), " not as much as it could");
         }
       }
-      if (e.has_backorder_cancelled()) {
-        const pb::BackorderCancelled& c = e.backorder_cancelled();
+      if (e.has_backorder_released()) {
+        const pb::BackorderReleased& c = e.backorder_released();
         const pb::BackorderQuantities& q = c.quantities();
         const OpenBackorder* b = nullptr;
         for (const OpenBackorder& o : s.backorders) {
@@ -632,12 +668,12 @@ std::string CheckSequence(const std::vector<Op>& ops, std::map<std::string, int>
             q.invoiced() != b->quantities.invoiced || q.filled() != q.invoiced() ||
             q.cancelled() != q.back_ordered() - q.invoiced() ||
             c.quantity_cancelled() != q.cancelled()) {
-          return broken("BackorderCancelled quantities inconsistent: ", c.ShortDebugString());
+          return broken("BackorderReleased quantities inconsistent: ", c.ShortDebugString());
         }
       }
-      if (e.has_backorder_created() &&
-          closed.contains(e.backorder_created().context().backorder_id())) {
-        return broken("registered ", e.backorder_created().context().backorder_id(),
+      if (e.has_backorder_registered() &&
+          closed.contains(e.backorder_registered().context().backorder_id())) {
+        return broken("registered ", e.backorder_registered().context().backorder_id(),
                       " again after it closed");
       }
       s = Apply(std::move(s), e);
@@ -732,7 +768,7 @@ TEST(StockLedgerPropertyTest, ConservationHoldsAfterRandomCommandSequences) {
   std::cout << summary << "\n";
   for (const char* what :
        {"StockAdjusted", "StockReceived", "StockHeld", "StockHoldReleased", "StockIssued",
-        "BackorderCreated", "BackorderCancelled", "BackorderFilled/receipt",
+        "BackorderRegistered", "BackorderReleased", "BackorderFilled/receipt",
         "BackorderFilled/adjustment", "BackorderFilled/hold_released",
         "BackorderFilled/cancellation", "BackorderFilled/registration", "INVALID_ARGUMENT",
         "FAILED_PRECONDITION", "NOT_FOUND", "no events"}) {

@@ -152,7 +152,8 @@ class Receiving {
     if (e.has_backorder_invoiced()) c = &e.backorder_invoiced().context();
     if (c == nullptr) return;
     pb::Money cost;
-    Run(c->branch_id(), c->part_number(), rcv::ReceiveStock{quantity, "CI-FUZZ", "", cost})
+    Run(c->branch_id(), c->part_number(),
+        rcv::ReceiveStock{quantity, "CI-FUZZ", "", cost, "SUP-FUZZ"})
         .IgnoreError();
   }
 

@@ -796,16 +796,17 @@ absl::Status Workflow::ProcessCreditorInvoice(const pb::ProcessCreditorInvoiceRe
   if (creditor_invoices_.contains(key)) return absl::AlreadyExistsError("creditor invoice");
   // Every line is decided before any is applied: the service commits all lines or none.
   for (const auto& line : r.lines()) {
-    auto events = rcv::Decide(Ledger(r.branch_id(), line.part_number()),
-                              rcv::ReceiveStock{line.quantity(), r.creditor_invoice_id(),
-                                                r.stock_order_id(), line.unit_cost()});
+    auto events =
+        rcv::Decide(Ledger(r.branch_id(), line.part_number()),
+                    rcv::ReceiveStock{line.quantity(), r.creditor_invoice_id(), r.stock_order_id(),
+                                      line.unit_cost(), r.supplier_id()});
     if (!events.ok()) return events.status();
   }
   creditor_invoices_.insert(key);
   for (const auto& line : r.lines()) {
     RunLedger(r.branch_id(), line.part_number(),
               rcv::ReceiveStock{line.quantity(), r.creditor_invoice_id(), r.stock_order_id(),
-                                line.unit_cost()})
+                                line.unit_cost(), r.supplier_id()})
         .IgnoreError();
   }
   return absl::OkStatus();
@@ -830,11 +831,9 @@ absl::Status Workflow::RunLedger(const std::string& branch, const std::string& p
     if (absl::Status s = rcv::CheckInvariants(ledger); !s.ok()) {
       broken_.push_back(absl::StrCat(s.ToString(), " after ", e.ShortDebugString()));
     }
-    if (rcv::IsPublished(e)) {
-      e.set_event_id(absl::StrCat("E", ++event_counter_));
-      if (!e.has_occurred_at()) *e.mutable_occurred_at() = ToProto(now_);
-      Publish(e);
-    }
+    e.set_event_id(absl::StrCat("E", ++event_counter_));
+    if (!e.has_occurred_at()) *e.mutable_occurred_at() = ToProto(now_);
+    Publish(e);
   }
   if (!events->empty()) {
     Flow& flow = flows_[{branch, part}];

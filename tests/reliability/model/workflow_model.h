@@ -172,7 +172,7 @@ class Workflow {
 
   // receiving's ledger of (branch, part), created empty on first use.
   receiving::StockLedgerState& Ledger(const std::string& branch, const std::string& part);
-  // Decides `command` on a ledger and applies it; publishes what IsPublished says.
+  // Decides `command` on a ledger, applies it and publishes the events.
   absl::Status RunLedger(const std::string& branch, const std::string& part,
                          const receiving::Command& command);
   // What HoldStockRequest does on the ledger: hold as much of `quantity` as is free (0 releases);

@@ -310,6 +310,18 @@ std::string Describe(const pb::EventEnvelope& e) {
       return absl::StrCat("Put on stock order ", p.stock_order_id(), " to supplier ",
                           p.supplier_id());
     }
+    case pb::EventEnvelope::kStockOrderOpened: {
+      const auto& p = e.stock_order_opened();
+      return absl::StrCat("Draft stock order ", p.stock_order_id(), " opened to supplier ",
+                          p.supplier_id(), p.reference().empty() ? "" : " (" + p.reference() + ")");
+    }
+    case pb::EventEnvelope::kStockOrderDrafted: {
+      const auto& p = e.stock_order_drafted();
+      int backorders = 0;
+      for (const auto& line : p.lines()) backorders += line.backorders_size();
+      return absl::StrCat("Draft stock order ", p.stock_order_id(), " now has ", p.lines_size(),
+                          " lines covering ", backorders, " back orders");
+    }
     case pb::EventEnvelope::kDebtorUpdated: {
       const auto& p = e.debtor_updated();
       return absl::StrCat("Debtor ", p.debtor_id(), " (", p.name(), ") saved: contact ",

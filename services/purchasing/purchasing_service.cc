@@ -25,7 +25,7 @@ constexpr char kOrderIndexPrefix[] = "stockorders/";
 
 std::string ViewKey(const std::string& backorder_id) { return "backorder/" + backorder_id; }
 std::string OrderKey(const std::string& stock_order_id) { return "stockorder/" + stock_order_id; }
-// The stream of a placed order; also the aggregate id in its events' envelopes.
+// The stream of a stock order's events; also the aggregate id in their envelopes.
 std::string OrderStream(const std::string& stock_order_id) {
   return "stockorder/" + stock_order_id;
 }
@@ -79,6 +79,35 @@ absl::StatusOr<std::optional<Message>> Load(EventStore* store, const std::string
 
 }  // namespace
 
+absl::Status RestoreStockOrderStream(const std::string& aggregate_id,
+                                     const std::vector<pb::EventEnvelope>& events,
+                                     RestoredWrites* out) {
+  auto order = StockOrderOf(events);
+  if (!order.ok()) return order.status();
+  const std::string& id = order->stock_order_id();
+  if (OrderStream(id) != aggregate_id) {
+    return absl::DataLossError(absl::StrCat("stock order ", id, " in stream ", aggregate_id));
+  }
+  out->state.emplace_back(OrderKey(id), order->SerializeAsString());
+  out->state.emplace_back(OrderIndexKey(*order), "");
+  uint64_t number = 0;
+  if (absl::SimpleAtoi(id.substr(id.rfind('-') + 1), &number)) {
+    out->state.emplace_back(CounterKey(order->branch_id()), std::to_string(number));
+  }
+  for (const pb::EventEnvelope& e : events) {
+    if (!e.has_stock_order_placed()) continue;
+    for (const auto& line : e.stock_order_placed().lines()) {
+      for (const auto& covered : line.backorders()) {
+        pb::Backorder view;
+        MarkOnOrder(&view, id, line.line(), e.occurred_at());
+        out->state.emplace_back(ViewKey(covered.backorder_id()), view.SerializeAsString());
+        if (auto key = OpenKey(view)) out->state.emplace_back(*key, "");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 PurchasingService::PurchasingService(EventStore* store, std::shared_ptr<const Access> access,
                                      Clock clock)
     : store_(store), access_(std::move(access)), clock_(std::move(clock)) {}
@@ -99,9 +128,18 @@ absl::StatusOr<pb::StockOrder> PurchasingService::FindOrder(const std::string& i
   return std::move(**order);
 }
 
-absl::Status PurchasingService::SaveDraft(const pb::StockOrder& order, const std::string& method,
-                                          const std::string& request_id, pb::StockOrder* resp) {
+absl::Status PurchasingService::SaveDraft(const pb::StockOrder& order, const Caller& caller,
+                                          const std::string& method, const std::string& request_id,
+                                          pb::StockOrder* resp) {
+  const std::string stream = OrderStream(order.stock_order_id());
+  auto version = store_->StreamVersion(stream);
+  if (!version.ok()) return version.status();
+  pb::EventEnvelope drafted = DraftedEvent(order);
+  Stamp(&drafted, stream, *version + 1, clock_(), caller, request_id);
   CommitRequest commit;
+  commit.appends.push_back({stream, *version, {drafted.SerializeAsString()}});
+  commit.outbox.push_back(
+      ToOutbox(kPurchasingTopic, order.stock_order_id(), drafted, "purchasing"));
   commit.state.emplace_back(OrderKey(order.stock_order_id()), order.SerializeAsString());
   *resp = order;
   return CommitWithAnswer(store_, &commit, method, request_id, resp);
@@ -132,9 +170,14 @@ grpc::Status PurchasingService::CreateStockOrder(grpc::ServerContext* ctx,
     return ToGrpc(absl::FailedPreconditionError(
         absl::StrCat("branch ", req->branch_id(), " has used up its stock order numbers")));
   }
-  const pb::StockOrder order = NewStockOrder(id, *req, admitted->subject, clock_());
+  const absl::Time now = clock_();
+  const pb::StockOrder order = NewStockOrder(id, *req, admitted->subject, now);
+  pb::EventEnvelope opened = OpenedEvent(order);
+  Stamp(&opened, OrderStream(id), 1, now, *admitted, req->request_id());
 
   CommitRequest commit;
+  commit.appends.push_back({OrderStream(id), 0, {opened.SerializeAsString()}});
+  commit.outbox.push_back(ToOutbox(kPurchasingTopic, id, opened, "purchasing"));
   commit.state.emplace_back(OrderKey(id), order.SerializeAsString());
   commit.state.emplace_back(OrderIndexKey(order), "");
   commit.state.emplace_back(CounterKey(req->branch_id()), std::to_string(last + 1));
@@ -167,7 +210,7 @@ grpc::Status PurchasingService::AddBackorderLines(grpc::ServerContext* ctx,
   }
   auto changed = AddBackorders(*std::move(order), ticked);
   if (!changed.ok()) return ToGrpc(changed.status());
-  return ToGrpc(SaveDraft(*changed, "AddBackorderLines", req->request_id(), resp));
+  return ToGrpc(SaveDraft(*changed, *admitted, "AddBackorderLines", req->request_id(), resp));
 }
 
 grpc::Status PurchasingService::AddStockLine(grpc::ServerContext* ctx,
@@ -185,7 +228,7 @@ grpc::Status PurchasingService::AddStockLine(grpc::ServerContext* ctx,
   if (!order.ok()) return ToGrpc(order.status());
   auto changed = AddShelfStock(*std::move(order), req->part_number(), req->quantity());
   if (!changed.ok()) return ToGrpc(changed.status());
-  return ToGrpc(SaveDraft(*changed, "AddStockLine", req->request_id(), resp));
+  return ToGrpc(SaveDraft(*changed, *admitted, "AddStockLine", req->request_id(), resp));
 }
 
 grpc::Status PurchasingService::FinaliseStockOrder(grpc::ServerContext* ctx,
@@ -220,9 +263,11 @@ grpc::Status PurchasingService::FinaliseStockOrder(grpc::ServerContext* ctx,
   if (!placement.ok()) return ToGrpc(placement.status());
 
   const std::string& id = draft->stock_order_id();
-  Stamp(&placement->event, OrderStream(id), 1, now, *admitted, req->request_id());
+  auto version = store_->StreamVersion(OrderStream(id));
+  if (!version.ok()) return ToGrpc(version.status());
+  Stamp(&placement->event, OrderStream(id), *version + 1, now, *admitted, req->request_id());
   CommitRequest commit;
-  commit.appends.push_back({OrderStream(id), 0, {placement->event.SerializeAsString()}});
+  commit.appends.push_back({OrderStream(id), *version, {placement->event.SerializeAsString()}});
   commit.state.emplace_back(OrderKey(id), placement->order.SerializeAsString());
   for (const auto& [backorder_id, line] : placement->on_order) {
     const pb::Backorder before = views.at(backorder_id);

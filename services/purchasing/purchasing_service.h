@@ -21,7 +21,9 @@
 //   stockorder/<id>                      backorder.v1.StockOrder, drafts and placed orders
 //   stockorders/<newest first>/<id>      "" for each stock order (ListStockOrders)
 //   counter/stockorder/<branch>          the branch's last stock order number
-// and one event stream per placed order, "stockorder/<id>", holding its StockOrderPlaced.
+// and one event stream per stock order, "stockorder/<id>": StockOrderOpened, a StockOrderDrafted
+// per change of its lines, then StockOrderPlaced (orders opened before StockOrderOpened existed
+// have only the last).
 #pragma once
 
 #include <functional>
@@ -37,8 +39,19 @@
 #include "libs/store/event_store.h"
 #include "services/common/access.h"
 #include "services/common/command_support.h"
+#include "services/common/own_state_restore.h"
 
 namespace bo::purchasing {
+
+// purchasing's AggregateRestorer (services/common/own_state_restore.h): a stock order stream gives
+// back the order (StockOrderOf), its list-index entry, the branch's counter (streams fold in key
+// order, so the last written is the highest number: true while numbers have six digits), and
+// for a placed order the on-order part of the views of the back orders it covers (the consumer's
+// replay of the other topics adds the rest). The answers are not restored: a retry after a lost
+// disk gets the current state's answer.
+absl::Status RestoreStockOrderStream(const std::string& aggregate_id,
+                                     const std::vector<backorder::v1::EventEnvelope>& events,
+                                     RestoredWrites* out);
 
 class PurchasingService final : public backorder::v1::PurchasingService::Service {
  public:
@@ -89,8 +102,10 @@ class PurchasingService final : public backorder::v1::PurchasingService::Service
   // The order, or NOT_FOUND.
   absl::StatusOr<backorder::v1::StockOrder> FindOrder(const std::string& id);
   // Commits a changed draft with the answer to (method, request_id).
-  absl::Status SaveDraft(const backorder::v1::StockOrder& order, const std::string& method,
-                         const std::string& request_id, backorder::v1::StockOrder* resp);
+  // Publishes it as StockOrderDrafted.
+  absl::Status SaveDraft(const backorder::v1::StockOrder& order, const Caller& caller,
+                         const std::string& method, const std::string& request_id,
+                         backorder::v1::StockOrder* resp);
 
   EventStore* store_;
   std::shared_ptr<const Access> access_;

@@ -16,6 +16,7 @@
 #include "libs/core/ids.h"
 #include "services/common/backorder_view.h"
 #include "services/common/command_support.h"
+#include "services/common/restore_test_support.h"
 #include "services/common/topics.h"
 
 namespace bo::purchasing {
@@ -192,17 +193,18 @@ class PurchasingServiceTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
     return out;
   }
-  std::vector<pb::EventEnvelope> Outbox() {
+  // The events in the outbox of `type` (every one is checked: topic, key, event id).
+  std::vector<pb::EventEnvelope> Outbox(const std::string& type = "StockOrderPlaced") {
     std::vector<pb::EventEnvelope> out;
-    auto entries = store_->ReadOutbox(0, 100);
+    auto entries = store_->ReadOutbox(0, 1000);
     EXPECT_TRUE(entries.ok()) << entries.status();
     for (const auto& entry : *entries) {
       EXPECT_EQ(entry.message.topic, kPurchasingTopic);
       pb::EventEnvelope e;
       EXPECT_TRUE(e.ParseFromString(entry.message.value));
-      EXPECT_EQ(entry.message.key, e.stock_order_placed().stock_order_id());
+      EXPECT_EQ("stockorder/" + entry.message.key, e.aggregate_id());
       EXPECT_EQ(entry.message.event_id, e.event_id());
-      out.push_back(e);
+      if (e.type() == type) out.push_back(e);
     }
     return out;
   }
@@ -309,7 +311,10 @@ TEST_F(PurchasingServiceTest, TickFinaliseAndTheBackordersAreOnOrder) {
   EXPECT_EQ(Ids(Backorders(other.stock_order_id(), false)).size(), 3u);
 
   ASSERT_TRUE(Shelf("s1", id, "P7", 4, &draft).ok());
-  EXPECT_TRUE(Outbox().empty());  // drafts publish nothing
+  // Drafts publish their changes, and place nothing on order.
+  EXPECT_TRUE(Outbox().empty());
+  EXPECT_EQ(Outbox("StockOrderOpened").size(), 2u);
+  EXPECT_EQ(Outbox("StockOrderDrafted").size(), 2u);
 
   pb::StockOrder placed;
   grpc::Status s = Finalise("f1", id, &placed);
@@ -323,7 +328,7 @@ TEST_F(PurchasingServiceTest, TickFinaliseAndTheBackordersAreOnOrder) {
   EXPECT_EQ(e.type(), "StockOrderPlaced");
   EXPECT_EQ(e.branch_id(), "B1");
   EXPECT_EQ(e.aggregate_id(), "stockorder/" + id);
-  EXPECT_EQ(e.aggregate_version(), 1u);
+  EXPECT_EQ(e.aggregate_version(), 4u);  // opened, ticked, shelf stock added, placed
   EXPECT_EQ(e.causation_id(), "f1");
   EXPECT_FALSE(e.event_id().empty());
   const pb::StockOrderPlaced& p = e.stock_order_placed();
@@ -343,11 +348,11 @@ TEST_F(PurchasingServiceTest, TickFinaliseAndTheBackordersAreOnOrder) {
   EXPECT_EQ(p.lines(2).quantity(), 4);
   EXPECT_TRUE(p.lines(2).backorders().empty());
 
-  // The event is the first of the order's stream.
+  // The event is the last of the order's stream, after its opening and two draft changes.
   auto stream = store_->ReadStream("stockorder/" + id);
   ASSERT_TRUE(stream.ok());
-  ASSERT_EQ(stream->size(), 1u);
-  EXPECT_EQ((*stream)[0], e.SerializeAsString());
+  ASSERT_EQ(stream->size(), 4u);
+  EXPECT_EQ((*stream)[3], e.SerializeAsString());
 
   // The back orders are on order with their line, and no order lists them any more.
   EXPECT_EQ(View("BO-3").stock_order_id(), id);
@@ -582,6 +587,47 @@ TEST_F(PurchasingServiceTest, ListStockOrdersNewestFirstFilteredAndPaged) {
   ASSERT_TRUE(service_->ListStockOrders(nullptr, &two, &resp).ok());
   EXPECT_EQ(resp.stock_orders_size(), 2);
   EXPECT_TRUE(resp.next_page_token().empty());
+}
+
+// Guarantee 7: what a lost disk gets back from the purchasing topic. The events the commands
+// stored, folded by RestoreStockOrderStream into an empty database, give the same stock orders
+// (drafts with their lines, placed orders with what was dropped), list index and counter, and
+// put the covered back orders on order; the rest of those views comes from the other topics.
+TEST_F(PurchasingServiceTest, ItsStoredStreamsFoldBackIntoTheOrdersItWrote) {
+  FeedBranch();
+  const std::string placed = MustCreate("c1").stock_order_id();
+  pb::StockOrder out;
+  ASSERT_TRUE(Tick("t1", placed, {"BO-1", "BO-2"}, &out).ok());
+  ASSERT_TRUE(Shelf("s1", placed, "P7", 4, &out).ok());
+  const std::string draft = MustCreate("c2", "S2").stock_order_id();
+  ASSERT_TRUE(Tick("t2", draft, {"BO-3"}, &out).ok());
+  ASSERT_TRUE(Shelf("s2", draft, "P1", 2, &out).ok());
+  const std::string emptied = MustCreate("c3").stock_order_id();
+  ASSERT_TRUE(Tick("t3", emptied, {"BO-1"}, &out).ok());
+  ASSERT_TRUE(Finalise("f1", placed, &out).ok());
+  ASSERT_TRUE(Finalise("f3", emptied, &out).ok());  // BO-1 is on order by then: dropped
+  ASSERT_EQ(out.dropped_backorder_ids_size(), 1);
+
+  const auto restored = testing::FoldEventsIntoEmptyDatabase(db_.get(), dir_.string() + "-restored",
+                                                             RestoreStockOrderStream);
+  EXPECT_EQ(restored.report.streams, 3u);
+  std::map<std::string, std::string> orders, restored_orders;
+  for (const auto& [k, v] : testing::Family(db_.get(), kStateFamily)) {
+    if (!k.starts_with("backorder/") && !k.starts_with("open/")) orders.emplace(k, v);
+  }
+  for (const auto& [k, v] : restored.state) {
+    if (!k.starts_with("backorder/") && !k.starts_with("open/")) restored_orders.emplace(k, v);
+  }
+  EXPECT_EQ(restored_orders, orders);
+  EXPECT_EQ(orders.size(), 7u);  // 3 orders, 3 index entries, 1 counter
+  for (const char* id : {"BO-1", "BO-2"}) {
+    ASSERT_TRUE(restored.state.contains(std::string("backorder/") + id)) << id;
+    pb::Backorder view;
+    ASSERT_TRUE(view.ParseFromString(restored.state.at(std::string("backorder/") + id)));
+    EXPECT_EQ(view.stock_order_id(), placed);
+    EXPECT_EQ(view.stock_order_line(), View(id).stock_order_line());
+  }
+  EXPECT_FALSE(restored.state.contains("backorder/BO-3"));  // only ticked on a draft
 }
 
 }  // namespace

@@ -168,6 +168,49 @@ absl::Status CheckDraft(const pb::StockOrder& order) {
 
 namespace {
 
+// The lines of `order` as events carry them.
+void AddEventLines(const pb::StockOrder& order,
+                   google::protobuf::RepeatedPtrField<pb::StockOrderLine>* out) {
+  for (const auto& line : order.lines()) {
+    pb::StockOrderLine* l = out->Add();
+    l->set_line(line.line());
+    l->set_part_number(line.part_number());
+    l->set_quantity(line.quantity());
+    for (const auto& b : line.backorders()) {
+      pb::CoveredBackorder* covered = l->add_backorders();
+      covered->set_backorder_id(b.backorder_id());
+      covered->set_quantity(b.quantity());
+      covered->set_debtor_id(b.debtor_id());
+      covered->set_invoice_id(b.invoice_id());
+      covered->set_invoice_line(b.invoice_line());
+    }
+  }
+}
+
+// Replaces the lines of `order` with `lines` as an event carried them. What is not for a back
+// order is for the shelf.
+void SetLineViews(const google::protobuf::RepeatedPtrField<pb::StockOrderLine>& lines,
+                  pb::StockOrder* order) {
+  order->clear_lines();
+  for (const pb::StockOrderLine& l : lines) {
+    pb::StockOrderLineView* line = order->add_lines();
+    line->set_line(l.line());
+    line->set_part_number(l.part_number());
+    line->set_quantity(l.quantity());
+    int64_t shelf = l.quantity();
+    for (const pb::CoveredBackorder& covered : l.backorders()) {
+      pb::StockOrderBackorder* b = line->add_backorders();
+      b->set_backorder_id(covered.backorder_id());
+      b->set_quantity(covered.quantity());
+      b->set_debtor_id(covered.debtor_id());
+      b->set_invoice_id(covered.invoice_id());
+      b->set_invoice_line(covered.invoice_line());
+      shelf -= covered.quantity();
+    }
+    line->set_shelf_quantity(shelf);
+  }
+}
+
 // The line of `part_number`, added at the end (numbered after the last) if there is none.
 pb::StockOrderLineView* LineFor(pb::StockOrder* order, const std::string& part_number) {
   int32_t last = 0;
@@ -269,18 +312,70 @@ absl::StatusOr<Placement> Finalise(const pb::StockOrder& draft,
   placed->set_stock_order_id(draft.stock_order_id());
   placed->set_branch_id(draft.branch_id());
   placed->set_supplier_id(draft.supplier_id());
-  for (const auto& line : out.order.lines()) {
-    pb::StockOrderLine* l = placed->add_lines();
-    l->set_line(line.line());
-    l->set_part_number(line.part_number());
-    l->set_quantity(line.quantity());
-    for (const auto& b : line.backorders()) {
-      pb::CoveredBackorder* covered = l->add_backorders();
-      covered->set_backorder_id(b.backorder_id());
-      covered->set_quantity(b.quantity());
+  placed->set_reference(draft.reference());
+  *placed->mutable_dropped_backorder_ids() = out.order.dropped_backorder_ids();
+  AddEventLines(out.order, placed->mutable_lines());
+  return out;
+}
+
+pb::EventEnvelope OpenedEvent(const pb::StockOrder& order) {
+  pb::EventEnvelope e;
+  e.set_type("StockOrderOpened");
+  e.set_branch_id(order.branch_id());
+  pb::StockOrderOpened* p = e.mutable_stock_order_opened();
+  p->set_stock_order_id(order.stock_order_id());
+  p->set_branch_id(order.branch_id());
+  p->set_supplier_id(order.supplier_id());
+  p->set_reference(order.reference());
+  return e;
+}
+
+pb::EventEnvelope DraftedEvent(const pb::StockOrder& order) {
+  pb::EventEnvelope e;
+  e.set_type("StockOrderDrafted");
+  e.set_branch_id(order.branch_id());
+  pb::StockOrderDrafted* p = e.mutable_stock_order_drafted();
+  p->set_stock_order_id(order.stock_order_id());
+  AddEventLines(order, p->mutable_lines());
+  return e;
+}
+
+absl::StatusOr<pb::StockOrder> StockOrderOf(const std::vector<pb::EventEnvelope>& events) {
+  pb::StockOrder order;
+  for (const pb::EventEnvelope& e : events) {
+    switch (e.payload_case()) {
+      case pb::EventEnvelope::kStockOrderOpened: {
+        const pb::StockOrderOpened& o = e.stock_order_opened();
+        order.Clear();
+        order.set_stock_order_id(o.stock_order_id());
+        order.set_branch_id(o.branch_id());
+        order.set_supplier_id(o.supplier_id());
+        order.set_reference(o.reference());
+        order.set_status(pb::STOCK_ORDER_STATUS_DRAFT);
+        *order.mutable_created_at() = e.occurred_at();
+        order.set_created_by(e.actor().subject());
+        break;
+      }
+      case pb::EventEnvelope::kStockOrderDrafted:
+        SetLineViews(e.stock_order_drafted().lines(), &order);
+        break;
+      case pb::EventEnvelope::kStockOrderPlaced: {
+        const pb::StockOrderPlaced& p = e.stock_order_placed();
+        order.set_stock_order_id(p.stock_order_id());
+        order.set_branch_id(p.branch_id());
+        order.set_supplier_id(p.supplier_id());
+        order.set_reference(p.reference());
+        order.set_status(pb::STOCK_ORDER_STATUS_PLACED);
+        SetLineViews(p.lines(), &order);
+        *order.mutable_placed_at() = e.occurred_at();
+        *order.mutable_dropped_backorder_ids() = p.dropped_backorder_ids();
+        break;
+      }
+      default:
+        return absl::DataLossError(absl::StrCat("a ", e.type(), " event in a stock order stream"));
     }
   }
-  return out;
+  return order;
 }
 
 }  // namespace bo::purchasing

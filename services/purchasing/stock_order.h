@@ -130,4 +130,22 @@ absl::StatusOr<Placement> Finalise(const backorder::v1::StockOrder& draft,
                                    const std::map<std::string, backorder::v1::Backorder>& views,
                                    absl::Time now);
 
+// ---- Events of a draft, and the order back from its events ----
+// Every change of a stock order is published (StockOrderOpened, StockOrderDrafted,
+// StockOrderPlaced), so purchasing can rebuild its orders from its own topic.
+
+// StockOrderOpened for a new draft (type, branch_id and payload; the wiring stamps the rest,
+// and its occurred_at and actor must be the order's created_at and created_by).
+backorder::v1::EventEnvelope OpenedEvent(const backorder::v1::StockOrder& order);
+// StockOrderDrafted: every line of `order` as it now is.
+backorder::v1::EventEnvelope DraftedEvent(const backorder::v1::StockOrder& order);
+
+// The stock order a stream of its events (in version order) describes: what the commands stored
+// beside them. StockOrderOpened gives the draft, each StockOrderDrafted its lines, and
+// StockOrderPlaced the placed order. A stream written before StockOrderOpened existed starts with
+// StockOrderPlaced and gives the order without created_at and created_by. DATA_LOSS if an event
+// is of another type.
+absl::StatusOr<backorder::v1::StockOrder> StockOrderOf(
+    const std::vector<backorder::v1::EventEnvelope>& events);
+
 }  // namespace bo::purchasing

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "gtest/gtest.h"
-#include "rocksdb/write_batch.h"
+#include "services/common/restore_test_support.h"
 #include "services/common/topics.h"
 
 namespace bo::receiving {
@@ -281,38 +281,19 @@ TEST_F(ReceivingServiceTest, ItsStoredStreamsFoldBackIntoTheStateItWrote) {
   line->set_quantity_supplied(2);
   Deliver(finalised);
 
-  auto family = [](Database* db, std::string_view name) {
-    std::map<std::string, std::string> out;
-    EXPECT_TRUE(db->Scan(name, "", "", [&](std::string_view k, std::string_view v) {
-                    out.emplace(std::string(k), std::string(v));
-                    return true;
-                  }).ok());
-    return out;
-  };
-  const auto events = family(db_.get(), kEventsFamily);
-  const std::string restored_dir = dir_.string() + "-restored";
-  std::filesystem::remove_all(restored_dir);
-  auto restored = std::move(*Database::Open(restored_dir));
-  rocksdb::WriteBatch batch;
-  for (const auto& [k, v] : events) batch.Put(restored->family(kEventsFamily), k, v);
-  ASSERT_TRUE(restored->Write(&batch, true).ok());
-
-  auto report = FoldStoredStreams(restored.get(), RestoreReceivingStream);
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_EQ(report->streams, 2u);  // part/P1 and ledger/B1/P1
-  EXPECT_EQ(family(restored.get(), kStateFamily), family(db_.get(), kStateFamily));
-  const auto answers = family(db_.get(), kIdempotencyFamily);
-  const auto restored_answers = family(restored.get(), kIdempotencyFamily);
-  for (const auto& [k, v] : restored_answers) {
+  const auto restored = testing::FoldEventsIntoEmptyDatabase(db_.get(), dir_.string() + "-restored",
+                                                             RestoreReceivingStream);
+  EXPECT_EQ(restored.report.streams, 2u);  // part/P1 and ledger/B1/P1
+  EXPECT_EQ(restored.state, testing::Family(db_.get(), kStateFamily));
+  const auto answers = testing::Family(db_.get(), kIdempotencyFamily);
+  for (const auto& [k, v] : restored.idempotency) {
     EXPECT_TRUE(answers.contains(k) && answers.at(k) == v) << k;
   }
   for (const char* key :
        {"UpsertPart:part-P1", "event:evt-BO-1", "event:evt-BO-2", "event:evt-invoiced-BO-1",
         "event:evt-cancelled-BO-2", "event:evt-finalised-INV-5/1"}) {
-    EXPECT_TRUE(restored_answers.contains(key)) << key;
+    EXPECT_TRUE(restored.idempotency.contains(key)) << key;
   }
-  restored.reset();
-  std::filesystem::remove_all(restored_dir);
 }
 
 }  // namespace

@@ -111,9 +111,11 @@ TOPICS = (
     Topic(
         "backorder.purchasing.v1",
         "purchasing",
-        "Stock orders placed with suppliers; the back orders they cover are now on order.",
+        "Stock orders placed with suppliers (the back orders they cover are now on order), and "
+        "the drafts before them.",
         (
-            Events(("StockOrderPlaced",), ("stock_order_id",),
+            Events(("StockOrderPlaced", "StockOrderOpened", "StockOrderDrafted"),
+                   ("stock_order_id",),
                    "one stock order's events stay in order", "stockorder/<stock_order_id>"),
         ),
     ),

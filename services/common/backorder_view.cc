@@ -322,6 +322,8 @@ std::string Describe(const pb::EventEnvelope& e) {
       return absl::StrCat("Draft stock order ", p.stock_order_id(), " now has ", p.lines_size(),
                           " lines covering ", backorders, " back orders");
     }
+    case pb::EventEnvelope::kInvoiceSaved:
+      return absl::StrCat("Invoice ", e.invoice_saved().invoice_id(), " saved");
     case pb::EventEnvelope::kDebtorUpdated: {
       const auto& p = e.debtor_updated();
       return absl::StrCat("Debtor ", p.debtor_id(), " (", p.name(), ") saved: contact ",

@@ -90,7 +90,8 @@ absl::StatusOr<RestoreReport> FoldStoredStreams(Database* db, const AggregateRes
 
 absl::StatusOr<RestoreReport> RestoreOwnState(Database* db, const kafka::Config& kafka_config,
                                               const std::string& topic,
-                                              const AggregateRestorer& restore) {
+                                              const AggregateRestorer& restore,
+                                              const RestoreFinisher& finish) {
   auto marker = db->Get(kDefaultFamily, kMarkerKey);
   if (!marker.ok()) return marker.status();
   if (*marker == kRestored) return RestoreReport{};
@@ -130,6 +131,9 @@ absl::StatusOr<RestoreReport> RestoreOwnState(Database* db, const kafka::Config&
   if (!folded.ok()) return folded.status();
   report.streams = folded->streams;
   report.events = folded->events;
+  if (finish) {
+    if (absl::Status s = finish(db); !s.ok()) return s;
+  }
   if (absl::Status s = SetMarker(db, kRestored); !s.ok()) return s;
   return report;
 }

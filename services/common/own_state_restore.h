@@ -49,6 +49,10 @@ using AggregateRestorer = std::function<absl::Status(
     const std::string& aggregate_id, const std::vector<backorder::v1::EventEnvelope>& events,
     RestoredWrites* out)>;
 
+// Runs once after the fold, for what crosses streams (say, a draft's mark on the records of the
+// back orders it ticks). Writes with `db` directly.
+using RestoreFinisher = std::function<absl::Status(Database* db)>;
+
 struct RestoreReport {
   bool replayed = false;  // false: the directory needed nothing
   uint64_t records = 0;   // records read from the topic
@@ -86,7 +90,8 @@ absl::Status RestoreRecordStream(
 // (the cluster not answering, a storage error) leaves the marker at "restoring" for the next try.
 absl::StatusOr<RestoreReport> RestoreOwnState(Database* db, const kafka::Config& kafka_config,
                                               const std::string& topic,
-                                              const AggregateRestorer& restore);
+                                              const AggregateRestorer& restore,
+                                              const RestoreFinisher& finish = nullptr);
 
 // The same, for a service that keeps nothing but its events and what a restorer derives from
 // them: the fold alone, over what the events family already holds (tests of restorers).

@@ -272,7 +272,7 @@ bool ServiceRuntime::RestoreUntilDone() {
   const kafka::Config kafka_config = {{"bootstrap.servers", config_.kafka_bootstrap},
                                       {"client.id", "bo-" + config_.name + "-restore"}};
   for (;;) {
-    auto report = RestoreOwnState(db_.get(), kafka_config, topic, restorer_);
+    auto report = RestoreOwnState(db_.get(), kafka_config, topic, restorer_, finisher_);
     if (report.ok()) {
       if (report->replayed) {
         spdlog::warn(

@@ -66,7 +66,10 @@ class ServiceRuntime {
   // How this service's streams fold back into its state records; Run() uses it to restore an
   // empty data directory from the service's own topic before anything else starts (unless
   // config().restore_own_state is false).
-  void SetOwnStateRestorer(AggregateRestorer restorer) { restorer_ = std::move(restorer); }
+  void SetOwnStateRestorer(AggregateRestorer restorer, RestoreFinisher finisher = nullptr) {
+    restorer_ = std::move(restorer);
+    finisher_ = std::move(finisher);
+  }
 
   // Starts the HTTP server, relay, consumers and the gRPC server, then serves until
   // SIGTERM/SIGINT and shuts everything down in reverse order. Returns the exit code.
@@ -96,6 +99,7 @@ class ServiceRuntime {
   metrics::Registry metrics_;
   std::unique_ptr<http::HttpServer> http_;
   AggregateRestorer restorer_;
+  RestoreFinisher finisher_;
   std::atomic<bool> restored_ = false;
 
   mutable std::mutex mu_;  // guards the two below, which Run() fills while HTTP already serves

@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "rocksdb/write_batch.h"
 #include "services/common/backorder_view.h"
 #include "services/common/topics.h"
 #include "spdlog/spdlog.h"
@@ -17,6 +19,7 @@ namespace {
 constexpr char kInvoicePrefix[] = "invoice/";
 constexpr char kBackorderPrefix[] = "backorder/";
 constexpr char kDebtorPrefix[] = "debtor/";
+constexpr char kCounterPrefix[] = "counter/invoice/";
 // ready/<debtor>/<backorder>: present exactly while the back order is ready to invoice, so the
 // prompt and the ready list read only those, however many back orders a debtor ever had.
 constexpr char kReadyPrefix[] = "ready/";
@@ -61,6 +64,23 @@ std::vector<std::string> FulfilledBackorders(const Invoice& invoice) {
   return ids;
 }
 
+// The Kafka key of an invoice's own events: one invoice's events stay in order.
+std::string InvoiceTopicKey(const Invoice& invoice) {
+  return absl::StrCat(invoice.branch_id(), "/", invoice.invoice_id());
+}
+
+// InvoiceSaved carrying `invoice` as stored (the wiring stamps the rest).
+Event SavedEvent(const Invoice& invoice) {
+  Event e;
+  e.set_type("InvoiceSaved");
+  e.set_branch_id(invoice.branch_id());
+  pb::InvoiceSaved* saved = e.mutable_invoice_saved();
+  saved->set_invoice_id(invoice.invoice_id());
+  saved->set_invoice(invoice.SerializeAsString());
+  saved->set_branch_id(invoice.branch_id());
+  return e;
+}
+
 // Adds the view's ready-index entry to `commit` if it is ready to invoice, its removal otherwise.
 void PutReadyIndex(CommitRequest* commit, const Backorder& b) {
   std::string key =
@@ -73,6 +93,74 @@ void PutReadyIndex(CommitRequest* commit, const Backorder& b) {
 }
 
 }  // namespace
+
+absl::Status RestoreInvoicingStream(const std::string& aggregate_id,
+                                    const std::vector<pb::EventEnvelope>& events,
+                                    RestoredWrites* out) {
+  if (aggregate_id.starts_with(kBackorderPrefix)) {
+    Backorder view;
+    for (const pb::EventEnvelope& e : events) ApplyToView(&view, e);
+    out->state.emplace_back(aggregate_id, view.SerializeAsString());
+    CommitRequest index;
+    PutReadyIndex(&index, view);
+    for (auto& write : index.state) out->state.push_back(std::move(write));
+    return absl::OkStatus();
+  }
+  if (!aggregate_id.starts_with(kInvoicePrefix)) {
+    return absl::DataLossError(absl::StrCat("an invoicing stream of unknown kind: ", aggregate_id));
+  }
+  const pb::InvoiceSaved* last = nullptr;
+  for (const pb::EventEnvelope& e : events) {
+    if (e.has_invoice_saved()) last = &e.invoice_saved();
+  }
+  if (last == nullptr) return absl::OkStatus();  // finalised before InvoiceSaved existed
+  Invoice invoice;
+  if (!invoice.ParseFromString(last->invoice()) ||
+      InvoiceKey(invoice.invoice_id()) != aggregate_id) {
+    return absl::DataLossError(absl::StrCat("unreadable InvoiceSaved in ", aggregate_id));
+  }
+  out->state.emplace_back(aggregate_id, last->invoice());
+  const std::string& id = invoice.invoice_id();
+  int64_t number = 0;
+  if (absl::SimpleAtoi(id.substr(id.rfind('-') + 1), &number)) {
+    out->state.emplace_back(kCounterPrefix + invoice.branch_id(), std::to_string(number));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FinishInvoicingRestore(Database* db) {
+  std::vector<std::pair<std::string, std::string>> ticked;  // back order, draft
+  absl::Status failed = absl::OkStatus();
+  absl::Status s =
+      db->Scan(kStateFamily, kInvoicePrefix, "", [&](std::string_view, std::string_view value) {
+        Invoice invoice;
+        if (!invoice.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          failed = absl::DataLossError("unreadable invoice record");
+          return false;
+        }
+        if (invoice.status() != pb::INVOICE_STATUS_DRAFT) return true;
+        for (const std::string& id : FulfilledBackorders(invoice)) {
+          ticked.emplace_back(id, invoice.invoice_id());
+        }
+        return true;
+      });
+  if (!s.ok()) return s;
+  if (!failed.ok()) return failed;
+  rocksdb::WriteBatch batch;
+  for (const auto& [backorder_id, draft] : ticked) {
+    auto bytes = db->Get(kStateFamily, BackorderKey(backorder_id));
+    if (!bytes.ok()) return bytes.status();
+    Backorder view;
+    if (!bytes->has_value() || !view.ParseFromString(**bytes)) continue;
+    view.set_draft_invoice_id(draft);
+    CommitRequest index;
+    index.state.emplace_back(BackorderKey(backorder_id), view.SerializeAsString());
+    PutReadyIndex(&index, view);
+    for (const auto& [k, v] : index.state) batch.Put(db->family(kStateFamily), k, v);
+    for (const auto& k : index.state_deletes) batch.Delete(db->family(kStateFamily), k);
+  }
+  return db->Write(&batch, /*sync=*/true);
+}
 
 InvoicingService::InvoicingService(EventStore* store,
                                    std::shared_ptr<grpc::ChannelInterface> receiving,
@@ -210,11 +298,24 @@ absl::StatusOr<pb::HoldStockResponse> InvoicingService::Hold(const Caller& calle
   return resp;
 }
 
-absl::Status InvoicingService::CommitDraft(const Invoice& invoice, std::string_view method,
-                                           const std::string& request_id,
+absl::Status InvoicingService::StageSaved(CommitRequest* commit, const Invoice& invoice,
+                                          const Caller& caller, const std::string& request_id) {
+  const std::string stream = InvoiceKey(invoice.invoice_id());
+  auto version = store_->StreamVersion(stream);
+  if (!version.ok()) return version.status();
+  Event saved = SavedEvent(invoice);
+  Stamp(&saved, stream, *version + 1, absl::Now(), caller, request_id);
+  commit->appends.push_back({stream, *version, {saved.SerializeAsString()}});
+  commit->outbox.push_back(ToOutbox(kInvoicingTopic, InvoiceTopicKey(invoice), saved, "invoicing"));
+  commit->state.emplace_back(stream, invoice.SerializeAsString());
+  return absl::OkStatus();
+}
+
+absl::Status InvoicingService::CommitDraft(const Invoice& invoice, const Caller& caller,
+                                           std::string_view method, const std::string& request_id,
                                            google::protobuf::Message* response) {
   CommitRequest commit;
-  commit.state.emplace_back(InvoiceKey(invoice.invoice_id()), invoice.SerializeAsString());
+  if (absl::Status s = StageSaved(&commit, invoice, caller, request_id); !s.ok()) return s;
   return CommitWithAnswer(store_, &commit, method, request_id, response);
 }
 
@@ -247,7 +348,7 @@ grpc::Status InvoicingService::CreateInvoice(grpc::ServerContext* ctx,
         absl::StrCat("debtor_id: debtor ", req->debtor_id(),
                      " is not in the debtor master file (or has not reached invoicing yet)")));
   }
-  const std::string counter_key = "counter/invoice/" + req->branch_id();
+  const std::string counter_key = kCounterPrefix + req->branch_id();
   auto counter = store_->GetState(counter_key);
   if (!counter.ok()) return ToGrpc(counter.status());
   const int64_t n = counter->has_value() ? std::stoll(**counter) + 1 : 1;
@@ -273,7 +374,7 @@ grpc::Status InvoicingService::CreateInvoice(grpc::ServerContext* ctx,
 
   CommitRequest commit;
   commit.state.emplace_back(counter_key, std::to_string(n));
-  commit.state.emplace_back(InvoiceKey(resp->invoice_id()), resp->SerializeAsString());
+  if (auto s = StageSaved(&commit, *resp, caller, req->request_id()); !s.ok()) return ToGrpc(s);
   return ToGrpc(CommitWithAnswer(store_, &commit, "CreateInvoice", req->request_id(), resp));
 }
 
@@ -385,7 +486,7 @@ grpc::Status InvoicingService::AddPartLine(grpc::ServerContext* ctx,
   resp->set_backorder_offered(offer->backorder_offered);
   resp->set_shortfall(offer->shortfall);
   resp->set_message(offer->message);
-  return ToGrpc(CommitDraft(*invoice, "AddPartLine", req->request_id(), resp));
+  return ToGrpc(CommitDraft(*invoice, caller, "AddPartLine", req->request_id(), resp));
 }
 
 grpc::Status InvoicingService::AdjustPartLine(grpc::ServerContext* ctx,
@@ -413,7 +514,7 @@ grpc::Status InvoicingService::AdjustPartLine(grpc::ServerContext* ctx,
   if (!s.ok()) return ToGrpc(s);
   if (auto p = AddPrompt(&*invoice); !p.ok()) return ToGrpc(p);
   *resp = *invoice;
-  return ToGrpc(CommitDraft(*invoice, "AdjustPartLine", req->request_id(), resp));
+  return ToGrpc(CommitDraft(*invoice, *admitted, "AdjustPartLine", req->request_id(), resp));
 }
 
 grpc::Status InvoicingService::AddChargeLine(grpc::ServerContext* ctx,
@@ -436,7 +537,7 @@ grpc::Status InvoicingService::AddChargeLine(grpc::ServerContext* ctx,
   if (!s.ok()) return ToGrpc(s);
   if (auto p = AddPrompt(&*invoice); !p.ok()) return ToGrpc(p);
   *resp = *invoice;
-  return ToGrpc(CommitDraft(*invoice, "AddChargeLine", req->request_id(), resp));
+  return ToGrpc(CommitDraft(*invoice, *admitted, "AddChargeLine", req->request_id(), resp));
 }
 
 grpc::Status InvoicingService::ListReadyBackorders(grpc::ServerContext* ctx,
@@ -500,7 +601,9 @@ grpc::Status InvoicingService::AddBackorderLines(grpc::ServerContext* ctx,
   // The ones just ticked are no longer "ready" once this commits.
   invoice->set_ready_backorders(static_cast<int32_t>(ready->size()) - req->backorder_ids_size());
   *resp = *invoice;
-  commit.state.emplace_back(InvoiceKey(invoice->invoice_id()), invoice->SerializeAsString());
+  if (auto s = StageSaved(&commit, *invoice, *admitted, req->request_id()); !s.ok()) {
+    return ToGrpc(s);
+  }
   return ToGrpc(CommitWithAnswer(store_, &commit, "AddBackorderLines", req->request_id(), resp));
 }
 
@@ -550,15 +653,19 @@ grpc::Status InvoicingService::FinaliseInvoice(grpc::ServerContext* ctx,
 
   CommitRequest commit;
   const std::string invoice_stream = InvoiceKey(invoice->invoice_id());
-  StreamAppend invoice_append{invoice_stream, 0, {}};
-  uint64_t version = 0;
+  auto invoice_version = store_->StreamVersion(invoice_stream);
+  if (!invoice_version.ok()) return ToGrpc(invoice_version.status());
+  StreamAppend invoice_append{invoice_stream, *invoice_version, {}};
+  uint64_t version = *invoice_version;
+  // The finalised record goes on the stream after the events that finalised it.
+  decided->invoice_events.push_back(SavedEvent(decided->invoice));
   for (Event& e : decided->invoice_events) {
     Stamp(&e, invoice_stream, ++version, now, caller, req->request_id());
     invoice_append.events.push_back(e.SerializeAsString());
     const std::string key =
-        e.has_invoice_finalised()
-            ? absl::StrCat(invoice->branch_id(), "/", invoice->invoice_id())
-            : StockKey(invoice->branch_id(), e.lost_sale_recorded().part_number());
+        e.has_lost_sale_recorded()
+            ? StockKey(invoice->branch_id(), e.lost_sale_recorded().part_number())
+            : InvoiceTopicKey(*invoice);
     commit.outbox.push_back(ToOutbox(kInvoicingTopic, key, e, "invoicing"));
   }
   commit.appends.push_back(std::move(invoice_append));
@@ -614,7 +721,9 @@ grpc::Status InvoicingService::AbandonInvoice(grpc::ServerContext* ctx,
     PutBackorder(&commit, **b);
   }
   *resp = *abandoned;
-  commit.state.emplace_back(InvoiceKey(resp->invoice_id()), resp->SerializeAsString());
+  if (auto s = StageSaved(&commit, *abandoned, caller, req->request_id()); !s.ok()) {
+    return ToGrpc(s);
+  }
   return ToGrpc(CommitWithAnswer(store_, &commit, "AbandonInvoice", req->request_id(), resp));
 }
 

@@ -19,9 +19,25 @@
 #include "libs/store/event_store.h"
 #include "services/common/access.h"
 #include "services/common/command_support.h"
+#include "services/common/own_state_restore.h"
 #include "services/invoicing/domain/invoice.h"
 
 namespace bo::invoicing {
+
+// invoicing's AggregateRestorer (services/common/own_state_restore.h): an invoice stream gives
+// back the invoice as last stored (its last InvoiceSaved) and the branch's invoice counter
+// (streams fold in key order, so the last written is the highest number: true while numbers have
+// six digits); a back-order stream the own part of the back order's view (BackorderCreated,
+// Invoiced, Cancelled) and its ready-index entry. The consumer's replay of the other topics adds
+// fills, stock orders and debtors. The answers are not restored (a cache: a retry after a lost
+// disk gets the current state's answer). Invoices finalised before InvoiceSaved existed have no
+// record on the topic and do not come back (their back orders and events do).
+absl::Status RestoreInvoicingStream(const std::string& aggregate_id,
+                                    const std::vector<backorder::v1::EventEnvelope>& events,
+                                    RestoredWrites* out);
+// Its RestoreFinisher: every draft marks the back orders it ticks (draft_invoice_id), which takes
+// them off the ready list, as AddBackorderLines did.
+absl::Status FinishInvoicingRestore(Database* db);
 
 class InvoicingService final : public backorder::v1::InvoicingService::Service {
  public:
@@ -89,8 +105,12 @@ class InvoicingService final : public backorder::v1::InvoicingService::Service {
                                                         const std::string& request_id);
   // Fills the read-time field ready_backorders (the prompt).
   absl::Status AddPrompt(Invoice* invoice);
+  // Adds `invoice` as it is to be stored to `commit`: the record, and InvoiceSaved at the end of
+  // the invoice's stream (and in the outbox).
+  absl::Status StageSaved(CommitRequest* commit, const Invoice& invoice, const Caller& caller,
+                          const std::string& request_id);
   // Common tail of the draft-changing commands: commit the new snapshot with the answer.
-  absl::Status CommitDraft(const Invoice& invoice, std::string_view method,
+  absl::Status CommitDraft(const Invoice& invoice, const Caller& caller, std::string_view method,
                            const std::string& request_id, google::protobuf::Message* response);
 
   EventStore* store_;

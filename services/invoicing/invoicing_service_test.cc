@@ -87,5 +87,62 @@ TEST_F(InvoicingStorageTest, PrepareReadyIndexIndexesExactlyTheReadyViewsAndDrop
   EXPECT_EQ(Keys("ready/").size(), 3u);
 }
 
+// Guarantee 7: an invoice comes back as its last InvoiceSaved said, with the branch counter; a
+// back order's own events give its view; and after the fold every draft marks the back orders it
+// ticks, which takes them off the ready index.
+TEST_F(InvoicingStorageTest, ARestoreGivesBackInvoicesViewsAndTheDraftsTicks) {
+  Invoice draft;
+  draft.set_invoice_id("INV-BR1-000007");
+  draft.set_branch_id("BR1");
+  draft.set_debtor_id("D1");
+  draft.set_status(pb::INVOICE_STATUS_DRAFT);
+  auto saved = [](const Invoice& invoice) {
+    pb::EventEnvelope e;
+    e.set_type("InvoiceSaved");
+    e.mutable_invoice_saved()->set_invoice_id(invoice.invoice_id());
+    e.mutable_invoice_saved()->set_invoice(invoice.SerializeAsString());
+    return e;
+  };
+  std::vector<pb::EventEnvelope> invoice_stream = {saved(draft)};
+  draft.add_lines()->set_fulfils_backorder_id("BO-1");
+  invoice_stream.push_back(saved(draft));
+
+  RestoredWrites writes;
+  ASSERT_TRUE(RestoreInvoicingStream("invoice/INV-BR1-000007", invoice_stream, &writes).ok());
+  EXPECT_EQ(writes.state, (std::vector<std::pair<std::string, std::string>>{
+                              {"invoice/INV-BR1-000007", draft.SerializeAsString()},
+                              {"counter/invoice/BR1", "7"}}));
+
+  // BO-1 was created and filled elsewhere (the fill comes from receiving's topic later); here
+  // its view as the fill left it, ready, as the replay would have made it.
+  Backorder ready = View("BO-1", "D1", 2, pb::BACKORDER_STATE_FILLED);
+  CommitRequest before;
+  before.state.emplace_back("backorder/BO-1", ready.SerializeAsString());
+  before.state.emplace_back("ready/D1/BO-1", "");
+  before.state.emplace_back("invoice/INV-BR1-000007", draft.SerializeAsString());
+  ASSERT_TRUE(store_->Commit(before).ok());
+  ASSERT_TRUE(FinishInvoicingRestore(db_.get()).ok());
+  Backorder marked;
+  auto bytes = store_->GetState("backorder/BO-1");
+  ASSERT_TRUE(bytes.ok() && bytes->has_value());
+  ASSERT_TRUE(marked.ParseFromString(**bytes));
+  EXPECT_EQ(marked.draft_invoice_id(), "INV-BR1-000007");
+  EXPECT_TRUE(Keys("ready/").empty());
+
+  // A back order's own stream gives the own part of its view.
+  pb::EventEnvelope created;
+  created.set_type("BackorderCreated");
+  created.mutable_occurred_at()->set_seconds(100);
+  *created.mutable_backorder_created()->mutable_context() = ready.context();
+  created.mutable_backorder_created()->set_quantity(2);
+  RestoredWrites view_writes;
+  ASSERT_TRUE(RestoreInvoicingStream("backorder/BO-1", {created}, &view_writes).ok());
+  ASSERT_EQ(view_writes.state.size(), 1u);  // not ready: nothing filled yet
+  Backorder view;
+  ASSERT_TRUE(view.ParseFromString(view_writes.state[0].second));
+  EXPECT_EQ(view.quantities().back_ordered(), 2);
+  EXPECT_EQ(view.context().backorder_id(), "BO-1");
+}
+
 }  // namespace
 }  // namespace bo::invoicing

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   bo::invoicing::InvoicingService service(runtime->store(), *channel, runtime->access());
+  runtime->SetOwnStateRestorer(bo::invoicing::RestoreInvoicingStream,
+                               bo::invoicing::FinishInvoicingRestore);
   return runtime->Run({{"invoicing.reactions",
                         {bo::kDebtorQueryTopic, bo::kReceivingTopic, bo::kPurchasingTopic},
                         [&service](const bo::kafka::ConsumedRecord& r, rocksdb::WriteBatch*) {

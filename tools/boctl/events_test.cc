@@ -64,7 +64,7 @@ pb::EventEnvelope StockOrderPlaced(const std::vector<std::string>& covered) {
 
 TEST(EventTypes, AreThePayloadsOfTheEnvelope) {
   const auto names = EventTypeNames();
-  ASSERT_EQ(names.size(), 18u);
+  ASSERT_EQ(names.size(), 19u);
   EXPECT_EQ(names.front(), "DebtorUpdated");
   EXPECT_NE(std::find(names.begin(), names.end(), "BackorderFilled"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "StockHoldReleased"), names.end());

@@ -104,7 +104,7 @@ TOPICS = (
                    "backorder/<context.backorder_id>"),
             Events(("LostSaleRecorded",), ("branch_id", "part_number"), BRANCH_PART,
                    "invoice/<invoice_id>"),
-            Events(("InvoiceFinalised",), ("branch_id", "invoice_id"),
+            Events(("InvoiceFinalised", "InvoiceSaved"), ("branch_id", "invoice_id"),
                    "one invoice's events stay in order", "invoice/<invoice_id>"),
         ),
     ),

@@ -985,7 +985,7 @@ int main(int argc, char** argv) {
   // interleaves them; it must write the same bytes. Compared: its events, state and read
   // models, and the restorable answers. The others' answers hold figures of their moment and
   // are a cache (docs/own-state-rebuild.md): the restored ones must still be among them.
-  for (const std::string n : {"debtor-query", "receiving", "purchasing"}) {
+  for (const std::string n : {"debtor-query", "receiving", "purchasing", "invoicing"}) {
     fleet.Kill(n);
     const std::string kept = fleet.data_dir(n) + ".before-rebuild";
     std::filesystem::rename(fleet.data_dir(n), kept);

@@ -100,7 +100,7 @@ absl::StatusOr<Handle> MakeAssignedReader(Config settings, const std::string& gr
   settings["group.id"] = group_id;
   settings["enable.auto.commit"] = "false";
   settings["enable.auto.offset.store"] = "false";
-  settings["enable.partition.eof"] = "false";
+  settings.try_emplace("enable.partition.eof", "false");
   auto conf = MakeConf(settings);
   if (!conf.ok()) return conf.status();
   return MakeClient(RD_KAFKA_CONSUMER, *conf);

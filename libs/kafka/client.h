@@ -43,7 +43,7 @@ absl::StatusOr<Handle> MakeClient(rd_kafka_type_t type, rd_kafka_conf_t* conf);
 
 // A consumer for reading partitions it assigns itself (rd_kafka_assign) from `settings` (the
 // connection settings): `group_id` is required by librdkafka but never joined or committed to,
-// and no partition-EOF events are delivered.
+// and no partition-EOF events are delivered unless `settings` asks for them.
 absl::StatusOr<Handle> MakeAssignedReader(Config settings, const std::string& group_id);
 
 // A Kafka error as an absl::Status, `what` saying what was being done.

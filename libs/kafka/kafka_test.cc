@@ -1,8 +1,10 @@
 // Relay and consumer against the real broker named by KAFKA_BOOTSTRAP (tools/test starts one).
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "libs/core/ids.h"
 #include "libs/kafka/client.h"
@@ -11,6 +13,7 @@
 #include "libs/kafka/partitioner.h"
 #include "libs/kafka/testing.h"
 #include "libs/kafka/topic_admin.h"
+#include "libs/kafka/topic_reader.h"
 
 namespace bo::kafka {
 namespace {
@@ -56,6 +59,44 @@ class KafkaTest : public ::testing::Test {
   std::unique_ptr<Database> db_;
   std::unique_ptr<EventStore> store_;
 };
+
+// What a service that lost its disk reads back: every record of every partition, each
+// partition in offset order, up to the end the topic had when the read started.
+TEST_F(KafkaTest, ReadTopicReadsEveryRecordOnceInOffsetOrderUpToTheStartsEnd) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3000; ++i) ids.push_back(absl::StrFormat("id-%05d", i));
+  ASSERT_TRUE(ProduceIds(topic_, ids));
+  std::set<std::pair<int32_t, int64_t>> seen;
+  std::map<int32_t, int64_t> last_offset;
+  size_t visits = 0;
+  bool in_order = true;
+  absl::Status s =
+      ReadTopic({{"bootstrap.servers", Bootstrap()}}, topic_, [&](const TopicRecord& r) {
+        auto [it, first] = last_offset.try_emplace(r.partition, r.offset);
+        if (!first) {
+          in_order = in_order && r.offset > it->second;
+          it->second = r.offset;
+        }
+        seen.insert({r.partition, r.offset});
+        ++visits;
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(visits, ids.size());
+  EXPECT_EQ(seen.size(), ids.size());
+  EXPECT_EQ(last_offset.size(), 3u);
+
+  // A topic that does not exist is NOT_FOUND; a visitor's error stops the read and comes back.
+  EXPECT_TRUE(absl::IsNotFound(ReadTopic({{"bootstrap.servers", Bootstrap()}}, topic_ + "-missing",
+                                         [](const TopicRecord&) { return absl::OkStatus(); })));
+  int visited = 0;
+  s = ReadTopic({{"bootstrap.servers", Bootstrap()}}, topic_, [&](const TopicRecord&) {
+    return ++visited == 10 ? absl::CancelledError("enough") : absl::OkStatus();
+  });
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  EXPECT_EQ(visited, 10);
+}
 
 TEST_F(KafkaTest, EnsureTopicsIsIdempotent) {
   EXPECT_TRUE(EnsureTopics({{"bootstrap.servers", Bootstrap()}}, {{topic_, 3, 1, {}}}).ok());

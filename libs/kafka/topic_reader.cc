@@ -11,7 +11,12 @@ namespace bo::kafka {
 absl::Status ReadTopic(const Config& client_config, const std::string& topic,
                        const std::function<absl::Status(const TopicRecord&)>& visit,
                        std::chrono::milliseconds stall_timeout) {
-  auto consumer = MakeAssignedReader(client_config, "bo-topic-reader");
+  Config settings = client_config;
+  // The end of a partition is where its last record was when the read started, or where the
+  // partition's end was reached, whichever comes first: offsets need not be dense up to the
+  // high watermark (a transaction's commit marker takes an offset and is never delivered).
+  settings["enable.partition.eof"] = "true";
+  auto consumer = MakeAssignedReader(std::move(settings), "bo-topic-reader");
   if (!consumer.ok()) return consumer.status();
   rd_kafka_t* rk = consumer->get();
 
@@ -47,6 +52,10 @@ absl::Status ReadTopic(const Config& client_config, const std::string& topic,
             absl::StrCat("reading ", topic, ": nothing arrived for ", stall_timeout.count(),
                          " ms with ", end.size(), " partitions unfinished"));
       }
+      continue;
+    }
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      end.erase(m->partition);
       continue;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {

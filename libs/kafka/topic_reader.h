@@ -22,7 +22,8 @@ struct TopicRecord {
 };
 
 // Calls `visit` for every record of `topic` from the first offset of each partition up to the
-// end each partition had when the read started (records produced meanwhile are not waited for).
+// end each partition had when the read started (records produced meanwhile are not waited for;
+// a partition whose end is reached first, its last offsets being no records, is done then).
 // Each partition's records come in offset order; partitions interleave. Stops at the first
 // non-OK status `visit` returns and returns it.
 //

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -136,6 +137,16 @@ absl::Status CheckText(std::string_view field, const std::string& value, size_t 
   }
   if (!ValidUtf8(value)) return Invalid(field, "not valid UTF-8 text");
   return absl::OkStatus();
+}
+
+std::optional<uint64_t> DocumentNumber(std::string_view id) {
+  const size_t dash = id.rfind('-');
+  uint64_t number = 0;
+  if (dash == std::string_view::npos ||
+      !absl::SimpleAtoi(std::string(id.substr(dash + 1)), &number)) {
+    return std::nullopt;
+  }
+  return number;
 }
 
 absl::Status CheckDocumentOfBranch(std::string_view field, std::string_view id,

@@ -72,6 +72,15 @@ TEST(Checks, DocumentsOfAnotherBranchAreRefused) {
   EXPECT_TRUE(CheckDocumentOfBranch("stock_order_id", "", "SO-", "B2").ok());
 }
 
+// What a restore reads a branch's counter from (own_state_restore.h).
+TEST(Checks, DocumentNumberIsTheNumberAfterTheLastDash) {
+  EXPECT_EQ(DocumentNumber("INV-B1-000007"), 7u);
+  EXPECT_EQ(DocumentNumber("SO-NORTH-2-000012"), 12u);  // a branch id with a dash
+  EXPECT_EQ(DocumentNumber("INV-B1-"), std::nullopt);
+  EXPECT_EQ(DocumentNumber("INV-B1-0x7"), std::nullopt);
+  EXPECT_EQ(DocumentNumber("INVOICE"), std::nullopt);
+}
+
 TEST(Caller, SeesTheRowsOfItsBranchesAndListsItsOnlyBranch) {
   Caller everyone;  // a group token, or an insecure service
   EXPECT_TRUE(everyone.MaySee("B1"));

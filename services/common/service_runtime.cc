@@ -14,6 +14,7 @@
 #include "libs/log/log.h"
 #include "libs/rpc/rpc_observer.h"
 #include "nlohmann/json.hpp"
+#include "services/common/topics.h"
 #include "spdlog/spdlog.h"
 
 #ifndef BO_VERSION
@@ -193,7 +194,7 @@ void ServiceRuntime::AddRuntimeMetrics() {
     std::lock_guard lock(mu_);
     const kafka::RelayStats relay = relay_ ? relay_->Stats() : kafka::RelayStats{};
     // Every service publishes to its own topic: show it (at 0) before the first event too.
-    std::map<std::string, uint64_t> published = {{"backorder." + config_.name + ".v1", 0}};
+    std::map<std::string, uint64_t> published = {{OwnTopic(config_.name), 0}};
     for (const auto& [topic, n] : relay.published_by_topic) published[topic] = n;
     for (const auto& [topic, n] : published) {
       out.Counter("bo_events_published_total", "Events delivered to Kafka by the outbox relay.",
@@ -268,7 +269,7 @@ class ArenaTrimmer {
 
 bool ServiceRuntime::RestoreUntilDone() {
   if (!restorer_ || !config_.restore_own_state) return true;
-  const std::string topic = "backorder." + config_.name + ".v1";
+  const std::string topic = OwnTopic(config_.name);
   const kafka::Config kafka_config = {{"bootstrap.servers", config_.kafka_bootstrap},
                                       {"client.id", "bo-" + config_.name + "-restore"}};
   for (;;) {

@@ -15,6 +15,9 @@ inline constexpr char kInvoicingTopic[] = "backorder.invoicing.v1";
 inline constexpr char kPurchasingTopic[] = "backorder.purchasing.v1";
 inline constexpr char kReceivingTopic[] = "backorder.receiving.v1";
 
+// The topic service `service` ("invoicing", ...) owns and publishes to: backorder.<service>.v1.
+inline std::string OwnTopic(const std::string& service) { return "backorder." + service + ".v1"; }
+
 // Every event topic with its partitions and settings. Partitions bound the parallelism of each
 // consumer group; ordering is per key (stock events are keyed by branch and part).
 std::vector<kafka::TopicSpec> EventTopics(int partitions = 6);

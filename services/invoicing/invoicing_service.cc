@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <set>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/write_batch.h"
 #include "services/common/backorder_view.h"
@@ -120,10 +119,8 @@ absl::Status RestoreInvoicingStream(const std::string& aggregate_id,
     return absl::DataLossError(absl::StrCat("unreadable InvoiceSaved in ", aggregate_id));
   }
   out->state.emplace_back(aggregate_id, last->invoice());
-  const std::string& id = invoice.invoice_id();
-  int64_t number = 0;
-  if (absl::SimpleAtoi(id.substr(id.rfind('-') + 1), &number)) {
-    out->state.emplace_back(kCounterPrefix + invoice.branch_id(), std::to_string(number));
+  if (auto number = DocumentNumber(invoice.invoice_id())) {
+    out->state.emplace_back(kCounterPrefix + invoice.branch_id(), std::to_string(*number));
   }
   return absl::OkStatus();
 }
@@ -307,7 +304,7 @@ absl::Status InvoicingService::StageSaved(CommitRequest* commit, const Invoice& 
   Stamp(&saved, stream, *version + 1, absl::Now(), caller, request_id);
   commit->appends.push_back({stream, *version, {saved.SerializeAsString()}});
   commit->outbox.push_back(ToOutbox(kInvoicingTopic, InvoiceTopicKey(invoice), saved, "invoicing"));
-  commit->state.emplace_back(stream, invoice.SerializeAsString());
+  commit->state.emplace_back(stream, saved.invoice_saved().invoice());  // the same bytes
   return absl::OkStatus();
 }
 

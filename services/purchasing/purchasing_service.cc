@@ -90,9 +90,8 @@ absl::Status RestoreStockOrderStream(const std::string& aggregate_id,
   }
   out->state.emplace_back(OrderKey(id), order->SerializeAsString());
   out->state.emplace_back(OrderIndexKey(*order), "");
-  uint64_t number = 0;
-  if (absl::SimpleAtoi(id.substr(id.rfind('-') + 1), &number)) {
-    out->state.emplace_back(CounterKey(order->branch_id()), std::to_string(number));
+  if (auto number = DocumentNumber(id)) {
+    out->state.emplace_back(CounterKey(order->branch_id()), std::to_string(*number));
   }
   for (const pb::EventEnvelope& e : events) {
     if (!e.has_stock_order_placed()) continue;

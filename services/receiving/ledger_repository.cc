@@ -1,5 +1,8 @@
 #include "services/receiving/ledger_repository.h"
 
+#include <optional>
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/topics.h"
 
@@ -16,17 +19,29 @@ std::string LedgerId(const std::string& branch_id, const std::string& part_numbe
   return absl::StrCat(kMarkerPrefix, branch_id, "/", part_number);
 }
 
+namespace {
+
+// (branch, part) of a LedgerId, or nothing if `id` is not one. Branch ids never contain '/',
+// part numbers may: split at the first one.
+std::optional<std::pair<std::string, std::string>> BranchAndPart(std::string_view id) {
+  if (!id.starts_with(kMarkerPrefix)) return std::nullopt;
+  const std::string_view rest = id.substr(sizeof(kMarkerPrefix) - 1);
+  const size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  return std::make_pair(std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1)));
+}
+
+}  // namespace
+
 absl::Status RestoreLedgerStream(
     const std::string& ledger_id, const std::vector<Event>& events,
     const std::function<std::string(const std::string&, const std::string&)>& creditor_invoice_key,
     RestoredWrites* out) {
-  const std::string_view rest = std::string_view(ledger_id).substr(sizeof(kMarkerPrefix) - 1);
-  const size_t slash = rest.find('/');
-  if (!ledger_id.starts_with(kMarkerPrefix) || slash == std::string_view::npos) {
+  const auto branch_part = BranchAndPart(ledger_id);
+  if (!branch_part) {
     return absl::InvalidArgumentError(absl::StrCat("not a ledger stream: ", ledger_id));
   }
-  StockLedgerState state =
-      NewStockLedger(std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1)));
+  StockLedgerState state = NewStockLedger(branch_part->first, branch_part->second);
   out->state.emplace_back(ledger_id, "");
   for (const Event& e : events) {
     state = Apply(std::move(state), e);
@@ -132,16 +147,12 @@ absl::Status LedgerRepository::Settle(const LoadedLedger& ledger, absl::Status c
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LedgerRepository::All() {
   std::vector<std::pair<std::string, std::string>> out;
-  absl::Status s = store_->database()->Scan(
-      kStateFamily, kMarkerPrefix, "", [&](std::string_view key, std::string_view) {
-        std::string_view rest = key.substr(sizeof(kMarkerPrefix) - 1);
-        // Branch ids never contain '/', part numbers may: split at the first one.
-        const size_t slash = rest.find('/');
-        if (slash != std::string_view::npos) {
-          out.emplace_back(std::string(rest.substr(0, slash)), std::string(rest.substr(slash + 1)));
-        }
-        return true;
-      });
+  absl::Status s = store_->database()->Scan(kStateFamily, kMarkerPrefix, "",
+                                            [&](std::string_view key, std::string_view) {
+                                              if (auto branch_part = BranchAndPart(key))
+                                                out.push_back(*std::move(branch_part));
+                                              return true;
+                                            });
   if (!s.ok()) return s;
   return out;
 }

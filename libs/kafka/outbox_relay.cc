@@ -88,8 +88,13 @@ void OutboxRelay::Stop(std::chrono::milliseconds grace) {
 }
 
 RelayStats OutboxRelay::Stats() const {
-  RelayStats s{published_.load(), delivery_failures_.load(), resyncs_.load(),
-               recovered_.load(), store_->OutboxDepth(),     {}};
+  RelayStats s{published_.load(),
+               delivery_failures_.load(),
+               resyncs_.load(),
+               recovered_.load(),
+               handed_over_.load(),
+               store_->OutboxDepth(),
+               {}};
   std::lock_guard lock(by_topic_mu_);
   s.published_by_topic = published_by_topic_;
   return s;
@@ -226,7 +231,10 @@ absl::Status OutboxRelay::Produce(const OutboxEntry& e) {
         RD_KAFKA_V_VALUE(const_cast<char*>(e.message.value.data()), e.message.value.size()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(headers),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(e.seq))), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();  // headers now owned
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {  // headers now owned
+      ++handed_over_;
+      return absl::OkStatus();
+    }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || stop_) {
       rd_kafka_headers_destroy(headers);
       return FromKafka(err, "produce to " + e.message.topic);

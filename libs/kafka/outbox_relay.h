@@ -43,6 +43,10 @@ struct RelayStats {
   uint64_t delivery_failures = 0;  // delivery reports that failed (entry kept, resent)
   uint64_t resyncs = 0;            // times the relay re-checked Kafka against its outbox
   uint64_t recovered = 0;          // entries found already in Kafka during a resync
+  // Entries handed to the producer, resends after a resync included. Above published+recovered
+  // only by what is in flight or was sent again: a figure to tell the relay's own resends from
+  // the producer's internal retries, which it never sees.
+  uint64_t handed_over = 0;
   uint64_t outbox_depth = 0;
   std::map<std::string, uint64_t> published_by_topic;  // the `published` above, per topic
 };
@@ -82,7 +86,8 @@ class OutboxRelay {
   bool needs_resync_ = true;
   std::vector<uint64_t> delivered_;  // seqs to remove from the outbox
 
-  std::atomic<uint64_t> published_{0}, delivery_failures_{0}, resyncs_{0}, recovered_{0};
+  std::atomic<uint64_t> published_{0}, delivery_failures_{0}, resyncs_{0}, recovered_{0},
+      handed_over_{0};
   mutable std::mutex by_topic_mu_;
   std::map<std::string, uint64_t> published_by_topic_;
 };

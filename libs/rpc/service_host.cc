@@ -85,6 +85,9 @@ absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int de
                  "on an empty data directory, rebuild this service's own state from its own "
                  "topic before serving; false only for test deployments sharing a broker (env "
                  "BO_RESTORE_OWN_STATE=0)");
+  app.add_flag("--rebuild-read-models", config.rebuild_read_models,
+               "once, at this start: forget the read models built from other services' topics "
+               "and rebuild them from the topics (the service's own records are kept)");
   // CLI11 reports through exceptions; they stop here and become a status.
   try {
     app.parse(argc, argv);

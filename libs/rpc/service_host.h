@@ -54,6 +54,10 @@ struct ServiceConfig {
   // serving (what a service that lost its disk must do). Off only where independent test
   // deployments share one broker and its topics.
   bool restore_own_state = true;
+  // Once, at this start: forget the service's read models (what its consumers built from other
+  // services' topics) and rebuild them from the topics, keeping its own records. A flag only, so
+  // that it does not stay set in an environment.
+  bool rebuild_read_models = false;
 };
 
 // Reads the configuration from flags, falling back to the environment, then defaults:
@@ -71,6 +75,7 @@ struct ServiceConfig {
 //   --token-issuer     BO_TOKEN_ISSUER     backorders-dev
 //   --token-audience   BO_TOKEN_AUDIENCE   backorders
 //   --restore-own-state BO_RESTORE_OWN_STATE 1 (0: an empty data directory starts empty)
+//   --rebuild-read-models (flag only)     off
 // A bad flag is INVALID_ARGUMENT with the usage text; --help is CANCELLED with the usage text
 // (print it and exit 0).
 absl::StatusOr<ServiceConfig> ParseServiceConfig(const std::string& name, int default_port,

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "libs/kafka/exactly_once_consumer.h"
 #include "libs/kafka/topic_reader.h"
 #include "libs/store/event_store.h"
 #include "rocksdb/write_batch.h"
@@ -17,13 +18,29 @@ constexpr std::string_view kDefaultFamily = "default";
 constexpr std::string_view kMarkerKey = "own_state";
 constexpr std::string_view kRestoring = "restoring";
 constexpr std::string_view kRestored = "restored";
+constexpr std::string_view kReadModelMarkerKey = "read_models";
+constexpr std::string_view kRebuilding = "rebuilding";
 // Unsynced batches of this many writes; the marker write at the end is synced.
 constexpr size_t kBatchWrites = 2000;
 
-absl::Status SetMarker(Database* db, std::string_view value) {
+absl::Status SetMarker(Database* db, std::string_view value, std::string_view key = kMarkerKey) {
   rocksdb::WriteBatch batch;
-  batch.Put(db->family(kDefaultFamily), kMarkerKey, value);
+  batch.Put(db->family(kDefaultFamily), key, value);
   return db->Write(&batch, /*sync=*/true);
+}
+
+// The first key after every key that starts with `prefix` ("" if there is none).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+bool InRanges(const std::vector<KeyRange>& ranges, std::string_view family, std::string_view key) {
+  for (const KeyRange& r : ranges) {
+    if (r.family == family && key.substr(0, r.prefix.size()) == r.prefix) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<bool> HasEvents(Database* db) {
@@ -136,6 +153,54 @@ absl::StatusOr<RestoreReport> RestoreOwnState(Database* db, const kafka::Config&
   }
   if (absl::Status s = SetMarker(db, kRestored); !s.ok()) return s;
   return report;
+}
+
+KeyRange ReactionRecords() { return {std::string(kIdempotencyFamily), ReactionKey("")}; }
+
+absl::StatusOr<ReadModelRebuildReport> RebuildReadModels(Database* db, bool requested,
+                                                         const std::vector<KeyRange>& ranges,
+                                                         const std::vector<std::string>& consumers,
+                                                         const AggregateRestorer& restore,
+                                                         const RestoreFinisher& finish) {
+  auto marker = db->Get(kDefaultFamily, kReadModelMarkerKey);
+  if (!marker.ok()) return marker.status();
+  if (!requested && !marker->has_value()) return ReadModelRebuildReport{};
+  // Marked first: a crash from here on leaves read models that are partly gone, and the next
+  // start, asked or not, begins again.
+  if (absl::Status s = SetMarker(db, kRebuilding, kReadModelMarkerKey); !s.ok()) return s;
+  for (const std::string& consumer : consumers) {
+    if (absl::Status s = kafka::ExactlyOnceConsumer::Forget(db, consumer); !s.ok()) return s;
+  }
+  rocksdb::WriteBatch batch;
+  for (const KeyRange& r : ranges) {
+    const std::string end = PrefixEnd(r.prefix);
+    if (end.empty()) return absl::InvalidArgumentError("a read-model range without a prefix");
+    batch.DeleteRange(db->family(r.family), r.prefix, end);
+  }
+  if (absl::Status s = db->Write(&batch, /*sync=*/true); !s.ok()) return s;
+
+  // The own streams' part: what the restorer gives, kept only inside the read models.
+  auto own_part = [&](const std::string& aggregate_id, const std::vector<pb::EventEnvelope>& events,
+                      RestoredWrites* out) {
+    RestoredWrites all;
+    if (absl::Status s = restore(aggregate_id, events, &all); !s.ok()) return s;
+    for (auto& w : all.state) {
+      if (InRanges(ranges, kStateFamily, w.first)) out->state.push_back(std::move(w));
+    }
+    for (auto& w : all.idempotency) {
+      if (InRanges(ranges, kIdempotencyFamily, w.first)) out->idempotency.push_back(std::move(w));
+    }
+    return absl::OkStatus();
+  };
+  auto folded = FoldStoredStreams(db, own_part);
+  if (!folded.ok()) return folded.status();
+  if (finish) {
+    if (absl::Status s = finish(db); !s.ok()) return s;
+  }
+  rocksdb::WriteBatch done;
+  done.Delete(db->family(kDefaultFamily), kReadModelMarkerKey);
+  if (absl::Status s = db->Write(&done, /*sync=*/true); !s.ok()) return s;
+  return ReadModelRebuildReport{true, folded->streams, folded->events};
 }
 
 }  // namespace bo

@@ -97,4 +97,38 @@ absl::StatusOr<RestoreReport> RestoreOwnState(Database* db, const kafka::Config&
 // them: the fold alone, over what the events family already holds (tests of restorers).
 absl::StatusOr<RestoreReport> FoldStoredStreams(Database* db, const AggregateRestorer& restore);
 
+// ---- Rebuilding the read models alone ----
+//
+// A service's read models are what its consumers write from other services' topics. In
+// invoicing and purchasing they share the state family with the records of the service's own
+// commands, and one back-order view holds facts of both kinds, so they are named by key ranges.
+// Declaring them says that every consumer of the service writes nothing outside them.
+struct KeyRange {
+  std::string family;  // a column family of libs/store/database.h
+  std::string prefix;  // every key starting with it (not empty)
+};
+
+// The records of the reactions a service applied (`event:<id>`, CommitReaction): part of its
+// read models wherever its reactions write nothing but read models.
+KeyRange ReactionRecords();
+
+struct ReadModelRebuildReport {
+  bool rebuilt = false;  // false: neither asked for nor left half done
+  uint64_t streams = 0;  // own streams folded again for their part of the read models
+  uint64_t events = 0;
+};
+
+// Forgets the read models in `ranges` and what the `consumers` applied (offsets and seen ids),
+// then folds the own streams again through `restore`, keeping only its writes inside `ranges`
+// (an own stream's part of a view: created, invoiced, on order...), and runs `finish`. The
+// consumers, started after, replay the other topics from the beginning and add the rest.
+// Runs when `requested` (a one-shot start flag), and again at the next start if a crash left
+// it half done (a marker in the default family says so). The records of the service's own
+// commands, its events and its outbox are not touched.
+absl::StatusOr<ReadModelRebuildReport> RebuildReadModels(Database* db, bool requested,
+                                                         const std::vector<KeyRange>& ranges,
+                                                         const std::vector<std::string>& consumers,
+                                                         const AggregateRestorer& restore,
+                                                         const RestoreFinisher& finish = nullptr);
+
 }  // namespace bo

@@ -296,6 +296,27 @@ bool ServiceRuntime::RestoreUntilDone() {
   }
 }
 
+bool ServiceRuntime::RebuildReadModelsIfAsked(const std::vector<Subscription>& subscriptions) {
+  // None declared: the service has none (receiving, which says so) or keeps them apart and
+  // rebuilds them itself (debtor-query).
+  if (read_models_.empty()) return true;
+  std::vector<std::string> consumers;
+  for (const Subscription& sub : subscriptions) consumers.push_back(sub.name);
+  auto report = RebuildReadModels(db_.get(), config_.rebuild_read_models, read_models_, consumers,
+                                  restorer_, finisher_);
+  if (!report.ok()) {
+    spdlog::critical("rebuilding the read models: {}", report.status().ToString());
+    return false;
+  }
+  if (report->rebuilt) {
+    spdlog::warn(
+        "read models forgotten; their own part refolded from {} events in {} streams; the "
+        "consumers replay the topics from the beginning for the rest",
+        report->events, report->streams);
+  }
+  return true;
+}
+
 int ServiceRuntime::Run(std::vector<Subscription> subscriptions,
                         std::vector<grpc::Service*> services) {
   ArenaTrimmer trimmer(std::chrono::seconds(10));
@@ -308,6 +329,10 @@ int ServiceRuntime::Run(std::vector<Subscription> subscriptions,
     spdlog::info("shutting down before the own state was restored");
     http_->Stop();
     return 0;
+  }
+  if (!RebuildReadModelsIfAsked(subscriptions)) {
+    http_->Stop();
+    return 1;
   }
   const kafka::Config kafka_config = {{"bootstrap.servers", config_.kafka_bootstrap},
                                       {"client.id", "bo-" + config_.name}};

@@ -71,6 +71,15 @@ class ServiceRuntime {
     finisher_ = std::move(finisher);
   }
 
+  // Where this service keeps its read models (own_state_restore.h, KeyRange): with
+  // --rebuild-read-models, Run() forgets them and what the consumers applied, folds the own
+  // streams again for their part (through the restorer above), and lets the consumers replay.
+  // Declaring them says that every consumer of the service writes nothing outside them. A
+  // service that declares none has nothing to rebuild (receiving: every reaction changes its
+  // own ledgers); debtor-query keeps its read models apart and rebuilds them itself
+  // (projection.h, PrepareReadModel).
+  void SetReadModels(std::vector<KeyRange> ranges) { read_models_ = std::move(ranges); }
+
   // Starts the HTTP server, relay, consumers and the gRPC server, then serves until
   // SIGTERM/SIGINT and shuts everything down in reverse order. Returns the exit code.
   int Run(std::vector<Subscription> subscriptions, std::vector<grpc::Service*> services);
@@ -91,6 +100,8 @@ class ServiceRuntime {
   void AddProbes();
   // RestoreOwnState, retried until it succeeds; false if a termination signal came first.
   bool RestoreUntilDone();
+  // RebuildReadModels (asked for, or left half done by a crash); false if it failed.
+  bool RebuildReadModelsIfAsked(const std::vector<Subscription>& subscriptions);
 
   rpc::ServiceConfig config_;
   std::shared_ptr<const Access> access_;
@@ -100,6 +111,7 @@ class ServiceRuntime {
   std::unique_ptr<http::HttpServer> http_;
   AggregateRestorer restorer_;
   RestoreFinisher finisher_;
+  std::vector<KeyRange> read_models_;
   std::atomic<bool> restored_ = false;
 
   mutable std::mutex mu_;  // guards the two below, which Run() fills while HTTP already serves

@@ -352,6 +352,11 @@ TEST(PrepareReadModel, RebuildsAReadModelOfAnotherLayoutAndKeepsItsOwn) {
   const auto built = db.Dump(kReadModelFamily);
   ASSERT_TRUE(PrepareReadModel(db.db()).ok());
   EXPECT_EQ(db.Dump(kReadModelFamily), built);
+
+  // Asked to rebuild (--rebuild-read-models): everything goes again, whatever the layout.
+  ASSERT_TRUE(PrepareReadModel(db.db(), /*rebuild=*/true).ok());
+  EXPECT_THAT(db.Dump(kReadModelFamily), ElementsAre(std::pair<const std::string, std::string>(
+                                             std::string(kLayoutKey), kReadModelLayout)));
 }
 
 }  // namespace

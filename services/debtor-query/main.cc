@@ -34,8 +34,11 @@ bo::http::Response Asset(const bo::debtor_query::DashboardAsset& asset) {
 int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("debtor-query", 50054, argc, argv);
   bo::Database* db = runtime->database();
-  // A read model written by a build with another key layout is rebuilt from the topics.
-  if (absl::Status s = bo::debtor_query::PrepareReadModel(db); !s.ok()) {
+  // A read model written by a build with another key layout is rebuilt from the topics, and so
+  // is any with --rebuild-read-models. Its own records (debtors) are in other families.
+  if (absl::Status s =
+          bo::debtor_query::PrepareReadModel(db, runtime->config().rebuild_read_models);
+      !s.ok()) {
     std::fprintf(stderr, "debtor-query: preparing the read model: %s\n", s.ToString().c_str());
     return 1;
   }

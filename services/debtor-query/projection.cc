@@ -256,13 +256,24 @@ absl::Status ReadModelProjection::Apply(const kafka::ConsumedRecord& record,
   }
 }
 
-absl::Status PrepareReadModel(Database* db) {
+absl::Status PrepareReadModel(Database* db, bool rebuild) {
   auto layout = db->Get(kReadModelFamily, kLayoutKey);
   if (!layout.ok()) return layout.status();
-  if (layout->has_value() && **layout == kReadModelLayout) return absl::OkStatus();
-  spdlog::info("{}: read model layout {} found, {} wanted: rebuilding it from the topics",
-               kReadModelConsumer, layout->has_value() ? **layout : std::string("(none)"),
-               kReadModelLayout);
+  if (rebuild) {
+    spdlog::warn("{}: --rebuild-read-models: rebuilding the read model from the topics",
+                 kReadModelConsumer);
+    // The layout goes first, so a stop before the end leaves the next start, asked or not, to
+    // do it all again (below, the offsets go before the read model for the same reason).
+    rocksdb::WriteBatch forget_layout;
+    forget_layout.Delete(db->family(kReadModelFamily), kLayoutKey);
+    if (absl::Status s = db->Write(&forget_layout, /*sync=*/true); !s.ok()) return s;
+  } else if (layout->has_value() && **layout == kReadModelLayout) {
+    return absl::OkStatus();
+  } else {
+    spdlog::info("{}: read model layout {} found, {} wanted: rebuilding it from the topics",
+                 kReadModelConsumer, layout->has_value() ? **layout : std::string("(none)"),
+                 kReadModelLayout);
+  }
   // Offsets first: if the process stops between the two writes, the layout is still the old
   // one, so the next start does both again; the other order could leave an empty read model
   // with offsets saying everything was applied.

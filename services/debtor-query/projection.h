@@ -51,8 +51,9 @@ inline constexpr char kReadModelLayout[] = "3";
 // Run before the projection's consumer starts. If the stored layout is not kReadModelLayout,
 // deletes the readmodel family and the consumer's offsets and seen ids, so the consumer replays
 // its topics from the beginning (guarantee 7 makes that give the read model a fresh build would
-// have), and records the layout. Otherwise changes nothing.
-absl::Status PrepareReadModel(Database* db);
+// have), and records the layout. Otherwise changes nothing, unless `rebuild` (the service's
+// --rebuild-read-models) asks for the same regardless of the layout.
+absl::Status PrepareReadModel(Database* db, bool rebuild = false);
 
 // The index entries (readmodel key -> value) a back-order view should have: the age indexes
 // and its current state's indexes once the view knows what it is for (its context), the open-age

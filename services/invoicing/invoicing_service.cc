@@ -159,6 +159,12 @@ absl::Status FinishInvoicingRestore(Database* db) {
   return db->Write(&batch, /*sync=*/true);
 }
 
+std::vector<KeyRange> InvoicingReadModels() {
+  const std::string state(kStateFamily);
+  return {
+      {state, kBackorderPrefix}, {state, kReadyPrefix}, {state, kDebtorPrefix}, ReactionRecords()};
+}
+
 InvoicingService::InvoicingService(EventStore* store,
                                    std::shared_ptr<grpc::ChannelInterface> receiving,
                                    std::shared_ptr<const Access> access)

@@ -38,6 +38,10 @@ absl::Status RestoreInvoicingStream(const std::string& aggregate_id,
 // Its RestoreFinisher: every draft marks the back orders it ticks (draft_invoice_id), which takes
 // them off the ready list, as AddBackorderLines did.
 absl::Status FinishInvoicingRestore(Database* db);
+// Its read models (ServiceRuntime::SetReadModels): the back-order views and the ready index, in
+// which its own facts and receiving's and purchasing's meet, the debtors from debtor-query, and
+// the reactions' records.
+std::vector<KeyRange> InvoicingReadModels();
 
 class InvoicingService final : public backorder::v1::InvoicingService::Service {
  public:

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   bo::invoicing::InvoicingService service(runtime->store(), *channel, runtime->access());
   runtime->SetOwnStateRestorer(bo::invoicing::RestoreInvoicingStream,
                                bo::invoicing::FinishInvoicingRestore);
+  runtime->SetReadModels(bo::invoicing::InvoicingReadModels());
   return runtime->Run({{"invoicing.reactions",
                         {bo::kDebtorQueryTopic, bo::kReceivingTopic, bo::kPurchasingTopic},
                         [&service](const bo::kafka::ConsumedRecord& r, rocksdb::WriteBatch*) {

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   auto runtime = bo::ServiceRuntime::Open("purchasing", 50052, argc, argv);
   bo::purchasing::PurchasingService service(runtime->store(), runtime->access());
   runtime->SetOwnStateRestorer(bo::purchasing::RestoreStockOrderStream);
+  runtime->SetReadModels(bo::purchasing::PurchasingReadModels());
   return runtime->Run(
       {{"purchasing.backorders", {bo::kInvoicingTopic, bo::kReceivingTopic}, service.Handler()}},
       {&service});

@@ -107,6 +107,11 @@ absl::Status RestoreStockOrderStream(const std::string& aggregate_id,
   return absl::OkStatus();
 }
 
+std::vector<KeyRange> PurchasingReadModels() {
+  const std::string state(kStateFamily);
+  return {{state, ViewKey("")}, {state, kOpenPrefix}, ReactionRecords()};
+}
+
 PurchasingService::PurchasingService(EventStore* store, std::shared_ptr<const Access> access,
                                      Clock clock)
     : store_(store), access_(std::move(access)), clock_(std::move(clock)) {}

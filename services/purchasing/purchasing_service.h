@@ -52,6 +52,10 @@ namespace bo::purchasing {
 absl::Status RestoreStockOrderStream(const std::string& aggregate_id,
                                      const std::vector<backorder::v1::EventEnvelope>& events,
                                      RestoredWrites* out);
+// Its read models (ServiceRuntime::SetReadModels): the back-order views, in which its own
+// on-order facts and invoicing's and receiving's meet, the open index, and the reactions'
+// records.
+std::vector<KeyRange> PurchasingReadModels();
 
 class PurchasingService final : public backorder::v1::PurchasingService::Service {
  public:

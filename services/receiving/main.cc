@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
   const auto sweep = std::chrono::seconds(EnvSeconds("BO_HOLD_SWEEP_SECONDS", 5));
   bo::receiving::ReceivingService service(runtime->store(), options, runtime->access());
   runtime->SetOwnStateRestorer(bo::receiving::RestoreReceivingStream);
+  if (runtime->config().rebuild_read_models) {
+    // Every reaction of receiving changes its own ledgers (own state, restored only with the
+    // whole directory), so it declares no read models.
+    spdlog::warn("--rebuild-read-models: receiving keeps no read models; nothing to rebuild");
+  }
 
   std::mutex mu;
   std::condition_variable cv;

@@ -337,28 +337,33 @@ grpc::Status PurchasingService::GetBackorders(grpc::ServerContext* ctx,
   auto admitted = access_->Admit(ctx, *req);
   if (!admitted.ok()) return ToGrpc(admitted.status());
   if (auto s = CheckRequest(*req); !s.ok()) return ToGrpc(s);
+  // No page size and no token: everything, as before paging existed. A page reads only as many
+  // views as it lists (and those of other suppliers it passes), however many wait at the branch.
+  const bool everything = req->page_size() == 0 && req->page_token().empty();
+  auto size = everything ? absl::StatusOr<int>(std::numeric_limits<int>::max())
+                         : PageSize(req->page_size());
+  if (!size.ok()) return ToGrpc(size.status());
   auto order = FindOrder(req->stock_order_id());
   if (!order.ok()) return ToGrpc(order.status());
 
   const std::string prefix = OpenPrefix(order->branch_id());
-  absl::Status failure;
-  absl::Status scan = store_->database()->Scan(
-      kStateFamily, prefix, "", [&](std::string_view key, std::string_view) {
+  auto start_after = PageStart(req->page_token(), prefix);
+  if (!start_after.ok()) return ToGrpc(start_after.status());
+  auto next = ScanPage<pb::Backorder>(
+      *store_->database(), kStateFamily, prefix, *start_after, *size,
+      [&](std::string_view key, std::string_view) -> absl::StatusOr<std::optional<pb::Backorder>> {
         // <prefix><20-digit created_at>/<backorder id>
         const size_t id_at = prefix.size() + 21;
-        if (key.size() <= id_at) return true;
+        if (key.size() <= id_at) return std::nullopt;
         auto view = LoadView(std::string(key.substr(id_at)));
-        if (!view.ok()) {
-          failure = view.status();
-          return false;
-        }
-        if (view->has_value() && ListedFor(**view, *order, req->this_supplier_only())) {
-          *resp->add_backorders() = std::move(**view);
-        }
-        return true;
-      });
-  if (!scan.ok()) return ToGrpc(scan);
-  return ToGrpc(failure);
+        if (!view.ok() || !view->has_value()) return view;
+        if (!ListedFor(**view, *order, req->this_supplier_only())) return std::nullopt;
+        return view;
+      },
+      [&](pb::Backorder&& b) { *resp->add_backorders() = std::move(b); });
+  if (!next.ok()) return ToGrpc(next.status());
+  resp->set_next_page_token(*next);
+  return grpc::Status::OK;
 }
 
 grpc::Status PurchasingService::GetBackorder(grpc::ServerContext* ctx,

@@ -263,6 +263,42 @@ TEST_F(PurchasingServiceTest, GetBackordersThisSupplierOnlyOrTheWholeBranchOldes
   EXPECT_EQ(View("BO-2").state(), pb::BACKORDER_STATE_CANCELLED);
 }
 
+TEST_F(PurchasingServiceTest, GetBackordersPagesOldestFirstAndRefusesAnotherListsToken) {
+  FeedBranch();
+  const pb::StockOrder order = MustCreate("c1");
+  pb::GetBackordersRequest r;
+  r.set_stock_order_id(order.stock_order_id());
+  r.set_page_size(2);
+  std::vector<std::vector<std::string>> pages;
+  do {
+    pb::GetBackordersResponse page;
+    ASSERT_TRUE(service_->GetBackorders(nullptr, &r, &page).ok());
+    pages.push_back(Ids(page));
+    r.set_page_token(page.next_page_token());
+  } while (!r.page_token().empty() && pages.size() < 5);
+  EXPECT_EQ(pages, (std::vector<std::vector<std::string>>{{"BO-2", "BO-3"}, {"BO-1"}}));
+
+  // A supplier's page skips the others' back orders and still fills up.
+  r.Clear();
+  r.set_stock_order_id(order.stock_order_id());
+  r.set_this_supplier_only(true);
+  r.set_page_size(1);
+  pb::GetBackordersResponse page;
+  ASSERT_TRUE(service_->GetBackorders(nullptr, &r, &page).ok());
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"BO-3"}));
+  r.set_page_token(page.next_page_token());
+  page.Clear();
+  ASSERT_TRUE(service_->GetBackorders(nullptr, &r, &page).ok());
+  EXPECT_EQ(Ids(page), (std::vector<std::string>{"BO-1"}));
+  EXPECT_TRUE(page.next_page_token().empty());
+
+  r.set_page_size(1001);
+  EXPECT_EQ(service_->GetBackorders(nullptr, &r, &page).error_code(), grpc::INVALID_ARGUMENT);
+  r.set_page_size(1);
+  r.set_page_token("not a token of this list");
+  EXPECT_EQ(service_->GetBackorders(nullptr, &r, &page).error_code(), grpc::INVALID_ARGUMENT);
+}
+
 TEST_F(PurchasingServiceTest, AFillBeforeItsCreationIsListedOnceTheCreationArrives) {
   const pb::StockOrder order = MustCreate("c1");
   ASSERT_TRUE(Feed(Filled("BO-1", "P1", 4, 1, 400), kReceivingTopic).ok());

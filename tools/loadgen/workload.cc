@@ -518,6 +518,8 @@ class Clerk {
     pb::GetBackordersRequest get;
     get.set_stock_order_id(id);
     get.set_this_supplier_only(true);
+    // One screenful, oldest first: no more than the clerk ticks.
+    get.set_page_size(kMaxTicked);
     pb::GetBackordersResponse waiting;
     bool lines = false;
     if (SEND(kGetBackorders, purchasing, GetBackorders, get, &waiting).ok() &&

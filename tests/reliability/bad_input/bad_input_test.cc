@@ -1419,6 +1419,17 @@ void BadInput::PurchasingCases() {
   add_get_bos(K::kMalformed, "stock order with a tab", "SO\t1", Field("stock_order_id"));
   add_get_bos(K::kUnknownId, "unknown stock order", "SO-" + B_ + "-999999",
               NotFound("SO-" + B_ + "-999999"));
+  auto add_get_bos_page = [&](Kind k, std::string name, auto change, Expect e) {
+    pb::GetBackordersRequest r;
+    r.set_stock_order_id(SOA1_);
+    Add(PUR_RPC(GetBackorders), r, k, std::move(name), change, std::move(e));
+  };
+  add_get_bos_page(
+      K::kOutOfRange, "page size 100000", [](auto& r) { r.set_page_size(100000); },
+      Field("page_size"));
+  add_get_bos_page(
+      K::kMalformed, "page token of another list",
+      [](auto& r) { r.set_page_token(ForeignToken("stockorders/x")); }, Field("page_token"));
 
   // AddBackorderLines (purchasing): onto SO-A1, a draft at A.
   auto add_tick = [&](Kind k, std::string name, auto change, Expect e) {

@@ -644,8 +644,15 @@ absl::Status Workflow::ListStockOrders(const pb::ListStockOrdersRequest& r) {
 
 absl::Status Workflow::GetBackorders(const pb::GetBackordersRequest& r) {
   if (auto s = purchasing::CheckRequest(r); !s.ok()) return s;
+  if (r.page_size() != 0 || !r.page_token().empty()) {
+    if (auto size = PageSize(r.page_size()); !size.ok()) return size.status();
+  }
   auto order = orders_.find(r.stock_order_id());
   if (order == orders_.end()) return absl::NotFoundError("stock order");
+  if (auto start = PageStart(r.page_token(), "open/" + order->second.branch_id() + "/");
+      !start.ok()) {
+    return start.status();
+  }
   for (const auto& [id, view] : purchasing_views_) {
     if (purchasing::ListedFor(view, order->second, r.this_supplier_only()) &&
         !purchasing::CheckOrderable(view, order->second).ok()) {

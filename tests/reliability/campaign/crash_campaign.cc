@@ -22,6 +22,7 @@
 //   RELIABILITY kills=N broker_restarts=M acknowledged=K lost=0 duplicated=0 mismatches=0
 // and exits 1 if any of the last three is not 0 (2 on a usage or set-up error).
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -194,6 +195,28 @@ class Fleet {
       std::this_thread::sleep_for(milliseconds(200));
     }
     return false;
+  }
+
+  // What a service that did not come back is doing, for the log: whether its process still
+  // runs (or how it ended) and, if it answers, its /api/v1/status (consumer lags, outbox).
+  std::string Condition(const std::string& name) {
+    Service& s = services_.at(name);
+    std::string out;
+    int status = 0;
+    if (s.pid <= 0) {
+      out = "no process";
+    } else if (::waitpid(s.pid, &status, WNOHANG) == s.pid) {
+      out = WIFSIGNALED(status) ? "its process died of signal " + std::to_string(WTERMSIG(status))
+                                : "its process exited with " + std::to_string(WEXITSTATUS(status));
+      s.pid = 0;
+    } else {
+      out = "its process runs";
+    }
+    auto body = bo::http::Fetch("https://" + s.http, "/api/v1/status", milliseconds(2000),
+                                pki_.HttpClient(identity_));
+    out += body.ok() ? "; status " + body->substr(0, 3000)
+                     : "; no status: " + body.status().ToString();
+    return out;
   }
 
   // Waits until the service's health says SERVING (it has caught up with its topics).
@@ -788,7 +811,8 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(milliseconds(rng() % 800));
       fleet.Start(victim);
       if (!fleet.WaitServing(victim, seconds(180))) {
-        Log(victim + " did not come back after kill " + std::to_string(kills.load()));
+        Log(victim + " did not come back after kill " + std::to_string(kills.load()) + ": " +
+            fleet.Condition(victim));
         chaos_failed = true;
         return;
       }
@@ -1021,7 +1045,8 @@ int main(int argc, char** argv) {
     fleet.Kill(n);
     fleet.Start(n, {"--rebuild-read-models"});
     if (!fleet.WaitServing(n, seconds(300))) {
-      report(&mismatches, n + " did not come back with its read models rebuilt");
+      report(&mismatches,
+             n + " did not come back with its read models rebuilt: " + fleet.Condition(n));
       continue;
     }
     fleet.WaitCaughtUp(n, seconds(300));
@@ -1044,7 +1069,7 @@ int main(int argc, char** argv) {
     std::filesystem::rename(fleet.data_dir(n), kept);
     fleet.Start(n);
     if (!fleet.WaitServing(n, seconds(300))) {
-      report(&mismatches, n + " did not come back on an empty disk");
+      report(&mismatches, n + " did not come back on an empty disk: " + fleet.Condition(n));
       continue;
     }
     fleet.WaitCaughtUp(n, seconds(300));

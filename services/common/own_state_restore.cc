@@ -165,6 +165,7 @@ absl::StatusOr<ReadModelRebuildReport> RebuildReadModels(Database* db, bool requ
   auto marker = db->Get(kDefaultFamily, kReadModelMarkerKey);
   if (!marker.ok()) return marker.status();
   if (!requested && !marker->has_value()) return ReadModelRebuildReport{};
+  if (!restore) return absl::FailedPreconditionError("read models declared without a restorer");
   // Marked first: a crash from here on leaves read models that are partly gone, and the next
   // start, asked or not, begins again.
   if (absl::Status s = SetMarker(db, kRebuilding, kReadModelMarkerKey); !s.ok()) return s;

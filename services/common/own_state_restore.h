@@ -124,7 +124,7 @@ struct ReadModelRebuildReport {
 // consumers, started after, replay the other topics from the beginning and add the rest.
 // Runs when `requested` (a one-shot start flag), and again at the next start if a crash left
 // it half done (a marker in the default family says so). The records of the service's own
-// commands, its events and its outbox are not touched.
+// commands, its events and its outbox are not touched. `restore` must be set.
 absl::StatusOr<ReadModelRebuildReport> RebuildReadModels(Database* db, bool requested,
                                                          const std::vector<KeyRange>& ranges,
                                                          const std::vector<std::string>& consumers,

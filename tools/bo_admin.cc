@@ -31,8 +31,8 @@
 //             (even an event it ignores), so it is not a property of this service's own state.
 //             Over a quiet period it is as stable as the rest; ask for it when nothing else
 //             publishes (the bad-input suite does, and checks the topics' end offsets too).
-//   default   RocksDB's default family: only the own-state restore's marker
-//             (services/common/own_state_restore.h).
+//   default   RocksDB's default family: only the markers of the own-state restore and of the
+//             read-model rebuild (services/common/own_state_restore.h).
 // Note the outbox is empty once the relay has published everything, so dump a quiet service.
 #include <algorithm>
 #include <chrono>

@@ -83,10 +83,10 @@ absl::Status CheckMoney(std::string_view field, const backorder::v1::Money& mone
 // "SO-<branch>-<number>" (purchasing). INVALID_ARGUMENT on `field` when `id` is such an id (with
 // `prefix`, "INV-" or "SO-") of a branch other than `branch_id`, e.g. holding branch B's stock for
 // an invoice of branch A. An id not in that form is not judged here.
-// The number at the end of such an id ("INV-B1-000007" -> 7); nothing if it has none.
-std::optional<uint64_t> DocumentNumber(std::string_view id);
 absl::Status CheckDocumentOfBranch(std::string_view field, std::string_view id,
                                    std::string_view prefix, std::string_view branch_id);
+// The number at the end of such a document id ("INV-B1-000007" -> 7); nothing if it has none.
+std::optional<uint64_t> DocumentNumber(std::string_view id);
 // page_size: 0 (default 100) .. 1000.
 absl::StatusOr<int> PageSize(int32_t requested);
 

@@ -126,14 +126,13 @@ absl::Status Database::Scan(
     const std::function<bool(std::string_view key, std::string_view value)>& visit) {
   rocksdb::ReadOptions options;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, family(family_name)));
-  const rocksdb::Slice start = start_after.empty()
-                                   ? rocksdb::Slice(prefix.data(), prefix.size())
-                                   : rocksdb::Slice(start_after.data(), start_after.size());
-  for (it->Seek(start); it->Valid(); it->Next()) {
+  // From the prefix when `start_after` sorts before it (an empty one does), else from it.
+  const std::string_view start = start_after > prefix ? start_after : prefix;
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
     const rocksdb::Slice k = it->key();
     std::string_view key(k.data(), k.size());
     if (!key.starts_with(prefix)) break;
-    if (!start_after.empty() && key == start_after) continue;
+    if (key == start_after) continue;
     const rocksdb::Slice v = it->value();
     if (!visit(key, std::string_view(v.data(), v.size()))) break;
   }

@@ -173,7 +173,22 @@ absl::Status EventStore::Commit(const CommitRequest& request) {
     readable_up_to_ = in_flight_.empty() ? next_seq_ - 1 : *in_flight_.begin() - 1;
     outbox_cv_.notify_all();
   }
+  if (s.ok()) {
+    std::shared_lock lock(observers_mu_);
+    for (const auto& [id, observer] : observers_) observer(request);
+  }
   return s;
+}
+
+uint64_t EventStore::AddCommitObserver(std::function<void(const CommitRequest&)> observer) {
+  std::unique_lock lock(observers_mu_);
+  observers_.emplace_back(next_observer_, std::move(observer));
+  return next_observer_++;
+}
+
+void EventStore::RemoveCommitObserver(uint64_t id) {
+  std::unique_lock lock(observers_mu_);
+  std::erase_if(observers_, [id](const auto& o) { return o.first == id; });
 }
 
 absl::StatusOr<std::vector<std::string>> EventStore::ReadStream(const std::string& aggregate_id,

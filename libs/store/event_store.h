@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,6 +116,16 @@ class EventStore {
 
   Database* database() { return db_; }
 
+  // ---- Observing commits ----
+
+  // `observer` is called after each commit that was written (not one that failed or found its
+  // request id taken), in the committing thread, before Commit returns: a caller's own locks
+  // still hold, so observers see the commits of one key in the order they were made. For
+  // in-memory copies kept in step with the state family (key_range_mirror.h). An observer must
+  // be quick and must not commit. Returns an id for RemoveCommitObserver.
+  uint64_t AddCommitObserver(std::function<void(const CommitRequest&)> observer);
+  void RemoveCommitObserver(uint64_t id);
+
  private:
   explicit EventStore(Database* db) : db_(db) {}
 
@@ -132,6 +143,11 @@ class EventStore {
   std::set<uint64_t> in_flight_;
   uint64_t readable_up_to_ = 0;  // every seq <= this is committed (or failed)
   uint64_t depth_ = 0;
+
+  // Read-locked by every commit, write-locked only to add or remove an observer.
+  std::shared_mutex observers_mu_;
+  uint64_t next_observer_ = 1;
+  std::vector<std::pair<uint64_t, std::function<void(const CommitRequest&)>>> observers_;
 };
 
 }  // namespace bo

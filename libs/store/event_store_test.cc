@@ -5,41 +5,16 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "libs/store/store_fixture.h"
 
 namespace bo {
 namespace {
 
-class EventStoreTest : public ::testing::Test {
+class EventStoreTest : public StoreFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bo_store_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    Reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Reopen() {
-    store_.reset();
-    db_.reset();
-    auto db = Database::Open(dir_.string());
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(*db);
-    auto store = EventStore::Open(db_.get());
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-  }
   static OutboxMessage Msg(const std::string& id) {
     return OutboxMessage{"topic", "key", "value-" + id, {{"ce_id", id}}, id};
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<EventStore> store_;
 };
 
 TEST_F(EventStoreTest, AppendsAndReadsAStreamInOrder) {

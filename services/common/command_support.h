@@ -151,7 +151,7 @@ absl::StatusOr<std::string> PageStart(const std::string& token, std::string_view
 // (std::nullopt to skip it, an error to stop); `add(item)` puts it on the page. Once `page_size`
 // are on the page, the scan goes on only until the next record `pick` would list, so the next
 // page token (returned; "" on the last page) never leads to an empty page.
-// `Reader` is a Database or anything with the same Scan (a snapshot).
+// `Reader` is a Database or anything with the same Scan (a snapshot, a KeyRangeMirror).
 template <typename Item, typename Reader, typename Pick, typename Add>
 absl::StatusOr<std::string> ScanPage(Reader& reader, std::string_view family,
                                      std::string_view prefix, std::string_view start_after,

@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "backorder/v1/events.pb.h"
 #include "libs/log/log.h"
 #include "libs/rpc/rpc_observer.h"
@@ -55,6 +56,10 @@ absl::StatusOr<std::shared_ptr<const Access>> ReadAccess(const rpc::ServiceConfi
 std::unique_ptr<ServiceRuntime> ServiceRuntime::Open(const std::string& name, int default_port,
                                                      int argc, char** argv) {
   rpc::ServiceHost::BlockTerminationSignals();
+  // Debian builds Abseil without NDEBUG, so every absl::Mutex lock (gRPC's own) is also recorded
+  // in a deadlock-detection graph: 1-2% of the machine's CPU in the perf load
+  // (docs/performance.md). Abseil's release builds skip that; so do we.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto config = rpc::ParseServiceConfig(name, default_port, argc, argv);
   if (!config.ok()) {
     bool help = config.status().code() == absl::StatusCode::kCancelled;

@@ -114,7 +114,10 @@ std::vector<KeyRange> PurchasingReadModels() {
 
 PurchasingService::PurchasingService(EventStore* store, std::shared_ptr<const Access> access,
                                      Clock clock)
-    : store_(store), access_(std::move(access)), clock_(std::move(clock)) {}
+    : store_(store),
+      access_(std::move(access)),
+      clock_(std::move(clock)),
+      open_index_(store, kOpenPrefix) {}
 
 absl::StatusOr<std::optional<pb::StockOrder>> PurchasingService::LoadOrder(const std::string& id) {
   return Load<pb::StockOrder>(store_, OrderKey(id));
@@ -350,7 +353,7 @@ grpc::Status PurchasingService::GetBackorders(grpc::ServerContext* ctx,
   auto start_after = PageStart(req->page_token(), prefix);
   if (!start_after.ok()) return ToGrpc(start_after.status());
   auto next = ScanPage<pb::Backorder>(
-      *store_->database(), kStateFamily, prefix, *start_after, *size,
+      open_index_, kStateFamily, prefix, *start_after, *size,
       [&](std::string_view key, std::string_view) -> absl::StatusOr<std::optional<pb::Backorder>> {
         // <prefix><20-digit created_at>/<backorder id>
         const size_t id_at = prefix.size() + 21;

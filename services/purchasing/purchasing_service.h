@@ -37,6 +37,7 @@
 #include "backorder/v1/purchasing_service.grpc.pb.h"
 #include "libs/kafka/exactly_once_consumer.h"
 #include "libs/store/event_store.h"
+#include "libs/store/key_range_mirror.h"
 #include "services/common/access.h"
 #include "services/common/command_support.h"
 #include "services/common/own_state_restore.h"
@@ -117,6 +118,9 @@ class PurchasingService final : public backorder::v1::PurchasingService::Service
   KeyedLocks order_locks_;      // by stock order id
   KeyedLocks backorder_locks_;  // by back order id: its view and open-index entry
   KeyedLocks counter_locks_;    // by branch: its stock order number counter
+  // The open index, scanned from its start for every page of Get back orders while most of its
+  // keys come and go: read from memory, not from RocksDB (key_range_mirror.h says why).
+  KeyRangeMirror open_index_;
 };
 
 }  // namespace bo::purchasing

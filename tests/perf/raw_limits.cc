@@ -267,4 +267,17 @@ absl::StatusOr<Rate> EchoRate(std::shared_ptr<grpc::Channel> channel, int client
   return Rate{calls.load(), SecondsSince(t0)};
 }
 
+absl::StatusOr<double> EchoLatency(const std::shared_ptr<grpc::Channel>& channel) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  const auto t0 = Clock::now();
+  grpc::Status s = stub->Check(&ctx, req, &resp);
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("health check: ", s.error_message()));
+  return ms;
+}
+
 }  // namespace bo::perf

@@ -72,4 +72,8 @@ absl::StatusOr<std::vector<double>> ProduceToConsumeLatencies(const std::string&
 absl::StatusOr<Rate> EchoRate(std::shared_ptr<grpc::Channel> channel, int clients,
                               std::chrono::milliseconds duration);
 
+// One gRPC health check over `channel` from this thread: milliseconds for the round trip. P5 times
+// one between its queries, so the transport's share of a query is measured beside it.
+absl::StatusOr<double> EchoLatency(const std::shared_ptr<grpc::Channel>& channel);
+
 }  // namespace bo::perf

@@ -90,6 +90,14 @@ bool Database::WriteStopped() const {
   return db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v) && v != 0;
 }
 
+uint64_t Database::RunningBackgroundJobs() const {
+  // Both properties are of the whole database, not of one column family.
+  uint64_t compactions = 0, flushes = 0;
+  db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &compactions);
+  db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningFlushes, &flushes);
+  return compactions + flushes;
+}
+
 Database::~Database() {
   if (!db_) return;
   for (auto& [name, handle] : families_) db_->DestroyColumnFamilyHandle(handle);

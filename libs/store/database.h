@@ -68,6 +68,8 @@ class Database {
   uint64_t StallMicros() const;
   // True while RocksDB stops writes (too many memtables or level-0 files).
   bool WriteStopped() const;
+  // Compaction and flush jobs running now (background work under way; 0 when settled).
+  uint64_t RunningBackgroundJobs() const;
 
  private:
   Database() = default;

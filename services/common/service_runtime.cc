@@ -157,6 +157,11 @@ std::string ServiceRuntime::StatusJson() const {
     consumers.push_back(std::move(entry));
   }
   status["consumers"] = std::move(consumers);
+  // RocksDB's work still owed after a burst of writes: bytes its compactions must still rewrite
+  // (its estimate) and jobs under way. Both 0 once the store has settled.
+  status["storage"] = {
+      {"pending_compaction_bytes", db_->SumProperty("rocksdb.estimate-pending-compaction-bytes")},
+      {"background_jobs", db_->RunningBackgroundJobs()}};
   return status.dump();
 }
 
@@ -238,6 +243,10 @@ void ServiceRuntime::AddRuntimeMetrics() {
                 static_cast<double>(db_->StallMicros()) / 1e6);
     out.Gauge("bo_rocksdb_write_stopped", "1 while RocksDB stops writes.", {}, {},
               db_->WriteStopped() ? 1 : 0);
+    out.Gauge("bo_rocksdb_pending_compaction_bytes",
+              "Bytes RocksDB estimates its compactions must still rewrite, all column families.",
+              {}, {},
+              static_cast<double>(db_->SumProperty("rocksdb.estimate-pending-compaction-bytes")));
   });
 }
 

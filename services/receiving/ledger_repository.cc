@@ -126,9 +126,10 @@ absl::StatusOr<bool> LedgerRepository::IsClosed(const std::string& backorder_id)
   return value->has_value();
 }
 
-void LedgerRepository::Remember(const LoadedLedger& ledger) {
+void LedgerRepository::Remember(LoadedLedger ledger) {
   std::lock_guard lock(mu_);
-  cache_[ledger.id] = ledger;
+  const std::string id = ledger.id;
+  cache_.insert_or_assign(id, std::move(ledger));
 }
 
 void LedgerRepository::Forget(const std::string& ledger_id) {
@@ -136,9 +137,9 @@ void LedgerRepository::Forget(const std::string& ledger_id) {
   cache_.erase(ledger_id);
 }
 
-absl::Status LedgerRepository::Settle(const LoadedLedger& ledger, absl::Status commit) {
+absl::Status LedgerRepository::Settle(LoadedLedger ledger, absl::Status commit) {
   if (commit.ok()) {
-    Remember(ledger);
+    Remember(std::move(ledger));
   } else {
     Forget(ledger.id);
   }

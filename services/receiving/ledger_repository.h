@@ -67,12 +67,15 @@ class LedgerRepository {
   // Whether `backorder_id` closed at its ledger (sets MarkClosed on the commands about it).
   absl::StatusOr<bool> IsClosed(const std::string& backorder_id);
 
-  // After a successful commit: cache the staged state.
-  void Remember(const LoadedLedger& ledger);
+  // After a successful commit: cache the staged state. Taken by value: callers move the ledger
+  // in, so a command copies its ledger's state once (out of the cache in Load), not twice; the
+  // state holds every waiting back order of the part, and copying it was a cost that grew with
+  // the open back orders (docs/performance.md).
+  void Remember(LoadedLedger ledger);
   // After a failed commit: drop the cached state so the next Load reads the stream.
   void Forget(const std::string& ledger_id);
   // After a commit: Remember on success, Forget otherwise. Returns `commit`.
-  absl::Status Settle(const LoadedLedger& ledger, absl::Status commit);
+  absl::Status Settle(LoadedLedger ledger, absl::Status commit);
 
   // Every ledger that has ever had an event, as (branch, part).
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> All();

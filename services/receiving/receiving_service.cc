@@ -192,8 +192,8 @@ grpc::Status ReceivingService::AdjustStock(grpc::ServerContext* ctx,
   CommitRequest commit;
   ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), *admitted, req->request_id(), &commit);
   *resp->mutable_position() = PositionOf(ledger->state);
-  return ToGrpc(ledgers_.Settle(
-      *ledger, CommitWithAnswer(store_, &commit, "AdjustStock", req->request_id(), resp)));
+  return ToGrpc(ledgers_.Settle(*std::move(ledger), CommitWithAnswer(store_, &commit, "AdjustStock",
+                                                                     req->request_id(), resp)));
 }
 
 grpc::Status ReceivingService::GetStock(grpc::ServerContext* ctx, const pb::GetStockRequest* req,
@@ -254,7 +254,7 @@ grpc::Status ReceivingService::HoldStock(grpc::ServerContext* ctx, const pb::Hol
   }
   *resp->mutable_part() = *part;
   return ToGrpc(ledgers_.Settle(
-      *ledger, CommitWithAnswer(store_, &commit, "HoldStock", req->request_id(), resp)));
+      *std::move(ledger), CommitWithAnswer(store_, &commit, "HoldStock", req->request_id(), resp)));
 }
 
 grpc::Status ReceivingService::ReleaseHold(grpc::ServerContext* ctx,
@@ -285,8 +285,8 @@ grpc::Status ReceivingService::ReleaseHold(grpc::ServerContext* ctx,
   CollectFilled(*events, resp->mutable_filled());
   CommitRequest commit;
   ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), *admitted, req->request_id(), &commit);
-  return ToGrpc(ledgers_.Settle(
-      *ledger, CommitWithAnswer(store_, &commit, "ReleaseHold", req->request_id(), resp)));
+  return ToGrpc(ledgers_.Settle(*std::move(ledger), CommitWithAnswer(store_, &commit, "ReleaseHold",
+                                                                     req->request_id(), resp)));
 }
 
 grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
@@ -357,7 +357,7 @@ grpc::Status ReceivingService::ProcessCreditorInvoice(grpc::ServerContext* ctx,
   commit.state.emplace_back(ci_key, req->request_id());
   absl::Status s =
       CommitWithAnswer(store_, &commit, "ProcessCreditorInvoice", req->request_id(), resp);
-  for (const auto& ledger : touched) ledgers_.Settle(ledger, s).IgnoreError();
+  for (auto& ledger : touched) ledgers_.Settle(std::move(ledger), s).IgnoreError();
   return ToGrpc(s);
 }
 
@@ -401,7 +401,7 @@ absl::Status ReceivingService::ReactOnLedger(const std::string& branch_id,
   CommitRequest commit;
   ledgers_.Stage(&*ledger, std::move(*events), absl::Now(), SystemCaller(&cause), cause.event_id(),
                  &commit);
-  return ledgers_.Settle(*ledger, CommitReaction(store_, &commit, reaction_id));
+  return ledgers_.Settle(*std::move(ledger), CommitReaction(store_, &commit, reaction_id));
 }
 
 absl::Status ReceivingService::React(const kafka::ConsumedRecord& record) {
@@ -484,7 +484,8 @@ absl::Status ReceivingService::ExpireHolds(absl::Time now) {
     CommitRequest commit;
     ledgers_.Stage(&*ledger, std::move(*events), now, SystemCaller(nullptr), "hold-expiry",
                    &commit);
-    if (absl::Status s = ledgers_.Settle(*ledger, store_->Commit(commit)); !s.ok()) return s;
+    if (absl::Status s = ledgers_.Settle(*std::move(ledger), store_->Commit(commit)); !s.ok())
+      return s;
   }
   return absl::OkStatus();
 }

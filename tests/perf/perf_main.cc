@@ -104,9 +104,8 @@ T Must(absl::StatusOr<T> v, const std::string& what) {
   return std::move(*v);
 }
 
-// True when every service's outbox is empty and every consumer has no lag (/api/v1/status).
-// Whether every service has published and applied everything and, with `settled`, RocksDB has no
-// compaction owed or running either.
+// Whether every service's outbox is empty and every consumer has no lag and, with `settled`,
+// RocksDB has no compaction owed or running either (/api/v1/status).
 bool Quiet(const bo::testing::TestStack& stack, bool settled) {
   for (const auto& [name, s] : stack.services()) {
     auto body = bo::http::Fetch(bo::testing::TestStack::HttpBase(s.addr), "/api/v1/status",
@@ -457,8 +456,8 @@ int main(int argc, char** argv) {
   const double big_rate = WorkflowRate(targets, form, &run, "load with the big store");
   std::printf(
       "PERF-INFO P7 storage settled (no compaction owed) before each load: small %.0f s, "
-      "big %.0f s\n",
-      small_settle, big_settle);
+      "big %.0f s (waits end at %lld s)\n",
+      small_settle, big_settle, static_cast<long long>(form.settle.count()));
   WaitQuiet(stack);
   // Cost per command = 1 / rate; big cost over small cost.
   figures.push_back({"P7_command_cost_ms", 1000.0 / big_rate, 1000.0 / small_rate, true, 1.2});

@@ -90,6 +90,10 @@ bool Database::WriteStopped() const {
   return db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &v) && v != 0;
 }
 
+uint64_t Database::PendingCompactionBytes() const {
+  return SumProperty(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+}
+
 uint64_t Database::RunningBackgroundJobs() const {
   // Both properties are of the whole database, not of one column family.
   uint64_t compactions = 0, flushes = 0;

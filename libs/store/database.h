@@ -68,6 +68,9 @@ class Database {
   uint64_t StallMicros() const;
   // True while RocksDB stops writes (too many memtables or level-0 files).
   bool WriteStopped() const;
+  // Bytes RocksDB estimates its compactions must still rewrite, all column families (0 when
+  // settled).
+  uint64_t PendingCompactionBytes() const;
   // Compaction and flush jobs running now (background work under way; 0 when settled).
   uint64_t RunningBackgroundJobs() const;
 

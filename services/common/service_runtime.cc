@@ -159,9 +159,8 @@ std::string ServiceRuntime::StatusJson() const {
   status["consumers"] = std::move(consumers);
   // RocksDB's work still owed after a burst of writes: bytes its compactions must still rewrite
   // (its estimate) and jobs under way. Both 0 once the store has settled.
-  status["storage"] = {
-      {"pending_compaction_bytes", db_->SumProperty("rocksdb.estimate-pending-compaction-bytes")},
-      {"background_jobs", db_->RunningBackgroundJobs()}};
+  status["storage"] = {{"pending_compaction_bytes", db_->PendingCompactionBytes()},
+                       {"background_jobs", db_->RunningBackgroundJobs()}};
   return status.dump();
 }
 
@@ -245,8 +244,7 @@ void ServiceRuntime::AddRuntimeMetrics() {
               db_->WriteStopped() ? 1 : 0);
     out.Gauge("bo_rocksdb_pending_compaction_bytes",
               "Bytes RocksDB estimates its compactions must still rewrite, all column families.",
-              {}, {},
-              static_cast<double>(db_->SumProperty("rocksdb.estimate-pending-compaction-bytes")));
+              {}, {}, static_cast<double>(db_->PendingCompactionBytes()));
   });
 }
 

@@ -3,9 +3,6 @@
 // finalising into the outbox, idempotent retries, and bad input changing nothing.
 #include "services/purchasing/purchasing_service.h"
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -14,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/core/ids.h"
+#include "libs/store/store_fixture.h"
 #include "services/common/backorder_view.h"
 #include "services/common/command_support.h"
 #include "services/common/restore_test_support.h"
@@ -86,28 +84,17 @@ std::vector<std::string> Ids(const pb::GetBackordersResponse& r) {
   return ids;
 }
 
-class PurchasingServiceTest : public ::testing::Test {
+class PurchasingServiceTest : public StoreFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bo_purchasing_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto db = Database::Open(dir_.string());
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(*db);
-    auto store = EventStore::Open(db_.get());
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    StoreFixture::SetUp();
     service_ = std::make_unique<PurchasingService>(store_.get(), Access::Insecure(), [this] {
       return absl::FromUnixSeconds(1'700'000'000) + absl::Seconds(++tick_);
     });
   }
   void TearDown() override {
     service_.reset();
-    store_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
+    StoreFixture::TearDown();
   }
 
   // Feeds one event to the reaction as the consumer would.
@@ -217,9 +204,6 @@ class PurchasingServiceTest : public ::testing::Test {
     ASSERT_TRUE(Feed(Created("BO-9", "P1", 5, 50, "S1", "B2")).ok());
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<EventStore> store_;
   std::unique_ptr<PurchasingService> service_;
   int64_t tick_ = 0;
   int64_t offset_ = 0;

@@ -1,8 +1,10 @@
 #include "libs/kafka/outbox_relay.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/kafka/partitioner.h"
 #include "libs/kafka/topic_admin.h"
 #include "spdlog/spdlog.h"
@@ -13,11 +15,21 @@ namespace {
 constexpr std::chrono::milliseconds kMetadataTimeout{10000};
 constexpr std::chrono::milliseconds kTailReadTimeout{15000};
 
-// The ce_id of the last record of every (topic, partition) in `wanted`, "" for an empty one.
-absl::StatusOr<std::map<std::pair<std::string, int32_t>, std::string>> LastEventIds(
-    const Config& producer_config, const std::set<std::pair<std::string, int32_t>>& wanted) {
-  std::map<std::pair<std::string, int32_t>, std::string> last;
-  if (wanted.empty()) return last;
+// Where a tail check starts reading a partition.
+constexpr int64_t kLastRecord = -1;
+
+// The ce_ids of a partition's records from `first_offset` to its end, in offset order.
+struct Tail {
+  int64_t first_offset = 0;
+  std::vector<std::string> ids;
+};
+
+// Reads every partition in `from` from the offset given (kLastRecord: its last record) to its
+// end. A partition with no records at or after that offset has no ids.
+absl::StatusOr<std::map<TopicPartition, Tail>> ReadTails(
+    const Config& producer_config, const std::map<TopicPartition, int64_t>& from) {
+  std::map<TopicPartition, Tail> tails;
+  if (from.empty()) return tails;
   Config cc;
   for (const auto& [k, v] : producer_config) {
     // Reuse connection and security settings, nothing producer-specific.
@@ -30,42 +42,45 @@ absl::StatusOr<std::map<std::pair<std::string, int32_t>, std::string>> LastEvent
   if (!consumer.ok()) return consumer.status();
   rd_kafka_t* rk = consumer->get();
 
-  auto lows = Watermarks(rk, wanted, RD_KAFKA_OFFSET_BEGINNING, kMetadataTimeout);
+  std::set<TopicPartition> partitions;
+  for (const auto& [tp, offset] : from) partitions.insert(tp);
+  auto lows = Watermarks(rk, partitions, RD_KAFKA_OFFSET_BEGINNING, kMetadataTimeout);
   if (!lows.ok()) return lows.status();
-  auto highs = Watermarks(rk, wanted, RD_KAFKA_OFFSET_END, kMetadataTimeout);
+  auto highs = Watermarks(rk, partitions, RD_KAFKA_OFFSET_END, kMetadataTimeout);
   if (!highs.ok()) return highs.status();
 
-  PartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(wanted.size())));
-  std::map<std::pair<std::string, int32_t>, int64_t> last_offset;
-  for (const auto& tp : wanted) {
+  PartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(from.size())));
+  std::map<TopicPartition, int64_t> last_offset;  // of the partitions still being read
+  for (const auto& [tp, offset] : from) {
     const int64_t low = lows->at(tp), high = highs->at(tp);
-    if (high <= low) {
-      last[tp] = "";
-      continue;
-    }
+    const int64_t first = std::max(low, offset == kLastRecord ? high - 1 : offset);
+    tails[tp].first_offset = first;
+    if (first >= high) continue;
     rd_kafka_topic_partition_list_add(assignment.get(), tp.first.c_str(), tp.second)->offset =
-        high - 1;
+        first;
     last_offset[tp] = high - 1;
   }
-  if (!last_offset.empty()) {
-    rd_kafka_resp_err_t err = rd_kafka_assign(rk, assignment.get());
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafka(err, "assign for tail check");
-    auto deadline = std::chrono::steady_clock::now() + kTailReadTimeout;
-    while (last.size() < wanted.size() && std::chrono::steady_clock::now() < deadline) {
-      Message m(rd_kafka_consumer_poll(rk, 200));
-      if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      std::pair<std::string, int32_t> tp{rd_kafka_topic_name(m->rkt), m->partition};
-      auto it = last_offset.find(tp);
-      if (it != last_offset.end() && m->offset == it->second) {
-        last[tp] = HeaderValue(m.get(), "ce_id");
-      }
-    }
-    rd_kafka_consumer_close(rk);
-    if (last.size() < wanted.size()) {
-      return absl::DeadlineExceededError("tail check: could not read the last records in time");
-    }
+  if (last_offset.empty()) return tails;
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk, assignment.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return FromKafka(err, "assign for tail check");
+  // The timeout is for a partition that stops answering, not for a long tail: it restarts with
+  // every record read.
+  auto deadline = std::chrono::steady_clock::now() + kTailReadTimeout;
+  while (!last_offset.empty() && std::chrono::steady_clock::now() < deadline) {
+    Message m(rd_kafka_consumer_poll(rk, 200));
+    if (!m || m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    deadline = std::chrono::steady_clock::now() + kTailReadTimeout;
+    TopicPartition tp{rd_kafka_topic_name(m->rkt), m->partition};
+    auto it = last_offset.find(tp);
+    if (it == last_offset.end()) continue;
+    tails[tp].ids.push_back(HeaderValue(m.get(), "ce_id"));
+    if (m->offset >= it->second) last_offset.erase(it);
   }
-  return last;
+  rd_kafka_consumer_close(rk);
+  if (!last_offset.empty()) {
+    return absl::DeadlineExceededError("tail check: could not read the last records in time");
+  }
+  return tails;
 }
 
 }  // namespace
@@ -88,13 +103,9 @@ void OutboxRelay::Stop(std::chrono::milliseconds grace) {
 }
 
 RelayStats OutboxRelay::Stats() const {
-  RelayStats s{published_.load(),
-               delivery_failures_.load(),
-               resyncs_.load(),
-               recovered_.load(),
-               handed_over_.load(),
-               store_->OutboxDepth(),
-               {}};
+  RelayStats s{
+      published_.load(),        delivery_failures_.load(), resyncs_.load(),       recovered_.load(),
+      skipped_by_kafka_.load(), handed_over_.load(),       store_->OutboxDepth(), {}};
   std::lock_guard lock(by_topic_mu_);
   s.published_by_topic = published_by_topic_;
   return s;
@@ -162,9 +173,8 @@ absl::StatusOr<int32_t> OutboxRelay::PartitionOf(const OutboxMessage& m) {
 
 absl::Status OutboxRelay::Resync() {
   ++resyncs_;
-  // Everything pending, grouped by destination partition, in seq order.
-  std::vector<std::pair<std::pair<std::string, int32_t>, OutboxEntry>> pending;
-  std::set<std::pair<std::string, int32_t>> destinations;
+  // Everything pending, grouped by destination partition, each group in seq order.
+  std::map<TopicPartition, std::vector<OutboxEntry>> pending;
   for (uint64_t after = 0;;) {
     auto batch = store_->ReadOutbox(after, 10000);
     if (!batch.ok()) return batch.status();
@@ -173,36 +183,64 @@ absl::Status OutboxRelay::Resync() {
     for (auto& e : *batch) {
       auto p = PartitionOf(e.message);
       if (!p.ok()) return p.status();
-      destinations.insert({e.message.topic, *p});
-      pending.push_back({{e.message.topic, *p}, std::move(e)});
+      pending[{e.message.topic, *p}].push_back(std::move(e));
     }
   }
-  auto last = LastEventIds(options_.producer_config, destinations);
+  // First the last record of each partition. If it is not a pending entry, none of that
+  // partition's pending entries reached Kafka (the relay is its only writer and produces in seq
+  // order). If it is the k-th, entries 0..k were handed to Kafka, and they can only be among the
+  // k+1 records ending there.
+  std::map<TopicPartition, int64_t> last_records;
+  for (const auto& [tp, entries] : pending) last_records[tp] = kLastRecord;
+  auto last = ReadTails(options_.producer_config, last_records);
   if (!last.ok()) return last.status();
-
-  // For each partition: the pending entries up to and including the one whose id Kafka holds
-  // last were published before the crash.
-  std::map<std::pair<std::string, int32_t>, uint64_t> published_up_to;
-  for (const auto& [tp, e] : pending) {
-    const std::string& id = (*last)[tp];
-    if (!id.empty() && e.message.event_id == id) published_up_to[tp] = e.seq;
-  }
-  std::vector<uint64_t> done;
-  std::map<std::pair<std::string, int32_t>, std::pair<uint64_t, size_t>> first_and_count;
-  for (const auto& [tp, e] : pending) {
-    auto it = published_up_to.find(tp);
-    if (it != published_up_to.end() && e.seq <= it->second) {
-      done.push_back(e.seq);
-      auto [fc, fresh] = first_and_count.try_emplace(tp, e.seq, 0);
-      ++fc->second.second;
+  std::map<TopicPartition, int64_t> windows;  // partition -> offset of its pending entry 0
+  for (const auto& [tp, entries] : pending) {
+    const Tail& tail = (*last)[tp];
+    if (tail.ids.empty()) continue;
+    for (size_t k = 0; k < entries.size(); ++k) {
+      if (entries[k].message.event_id == tail.ids.back()) {
+        windows[tp] = tail.first_offset - static_cast<int64_t>(k);
+      }
     }
   }
-  // Which entries a resync takes as published, per partition: rare, and the first thing to look
-  // at if an event is ever missing from Kafka.
-  for (const auto& [tp, fc] : first_and_count) {
-    spdlog::info("outbox relay: {}/{} ends with entry {}; removing the {} pending entries {}..{}",
-                 tp.first, tp.second, published_up_to[tp], fc.second, fc.first,
-                 published_up_to[tp]);
+  // Then those windows (to the partition's end, which a batch the old producer still had on the
+  // wire may have moved), removing exactly the entries found there. Taking every entry up to the
+  // last one as published would lose any that Kafka does not hold: an idempotent producer never
+  // leaves such a gap, but a gap costs events, so the relay looks instead of assuming.
+  auto windowed = ReadTails(options_.producer_config, windows);
+  if (!windowed.ok()) return windowed.status();
+  std::vector<uint64_t> done;
+  for (const auto& [tp, tail] : *windowed) {
+    const std::vector<OutboxEntry>& entries = pending[tp];
+    const std::set<std::string> in_kafka(tail.ids.begin(), tail.ids.end());
+    size_t found_up_to = 0;  // one past the last entry found
+    for (size_t k = 0; k < entries.size(); ++k) {
+      if (in_kafka.count(entries[k].message.event_id)) found_up_to = k + 1;
+    }
+    if (found_up_to == 0) continue;
+    std::vector<uint64_t> missing;
+    for (size_t k = 0; k < found_up_to; ++k) {
+      if (in_kafka.count(entries[k].message.event_id)) {
+        done.push_back(entries[k].seq);
+      } else {
+        missing.push_back(entries[k].seq);
+      }
+    }
+    // Which entries a resync takes as published: rare, and the first thing to look at if an
+    // event is ever missing from Kafka.
+    spdlog::info("outbox relay: {}/{}: {} of the pending entries {}..{} are in Kafka", tp.first,
+                 tp.second, found_up_to - missing.size(), entries[0].seq,
+                 entries[found_up_to - 1].seq);
+    if (!missing.empty()) {
+      // Sent again after the later ones: out of order for their keys, but not lost.
+      skipped_by_kafka_ += missing.size();
+      spdlog::error(
+          "outbox relay: {}/{} holds entry {} but not the {} earlier entries {}; sending them "
+          "again",
+          tp.first, tp.second, entries[found_up_to - 1].seq, missing.size(),
+          absl::StrJoin(missing, ","));
+    }
   }
   if (!done.empty()) {
     spdlog::info("outbox relay: {} entries were already in Kafka; removing them", done.size());

@@ -8,10 +8,13 @@
 //    entry goes before producing it.
 //  * An entry is removed from the outbox only after its delivery report says it is in Kafka.
 //  * On (re)start, and after any failed delivery, the relay "resyncs": for every partition that
-//    pending entries go to, it reads the last record in Kafka and, if that record's ce_id is one
-//    of the pending entries, removes that entry and every earlier one for the partition, since
-//    they were published (in order) but their removal did not happen before the crash. The rest
-//    is published again. Result: every event reaches Kafka exactly once, in commit order per key.
+//    pending entries go to, it reads the last record in Kafka. If that record's ce_id is the k-th
+//    pending entry of the partition, entries 0..k were handed to Kafka before the crash but not
+//    removed; the relay reads the last k+1 records and removes the entries it finds there. The
+//    rest is published again. Result: every event reaches Kafka exactly once, in commit order
+//    per key. Should Kafka ever hold an entry but not an earlier one (an idempotent producer
+//    never leaves that gap), the earlier one is sent again, out of order rather than lost, and
+//    counted in `skipped_by_kafka`.
 //  The one assumption: the relay is the only writer of its topics' partitions.
 #pragma once
 
@@ -43,6 +46,7 @@ struct RelayStats {
   uint64_t delivery_failures = 0;  // delivery reports that failed (entry kept, resent)
   uint64_t resyncs = 0;            // times the relay re-checked Kafka against its outbox
   uint64_t recovered = 0;          // entries found already in Kafka during a resync
+  uint64_t skipped_by_kafka = 0;   // entries a resync found missing before a later one it found
   // Entries handed to the producer, resends after a resync included. Above published+recovered
   // only by what is in flight or was sent again: a figure to tell the relay's own resends from
   // the producer's internal retries, which it never sees.
@@ -87,7 +91,7 @@ class OutboxRelay {
   std::vector<uint64_t> delivered_;  // seqs to remove from the outbox
 
   std::atomic<uint64_t> published_{0}, delivery_failures_{0}, resyncs_{0}, recovered_{0},
-      handed_over_{0};
+      skipped_by_kafka_{0}, handed_over_{0};
   mutable std::mutex by_topic_mu_;
   std::map<std::string, uint64_t> published_by_topic_;
 };

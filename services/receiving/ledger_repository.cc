@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/topics.h"
@@ -68,20 +69,42 @@ absl::Status RestoreLedgerStream(
   return absl::OkStatus();
 }
 
+LoadedLedger::LoadedLedger(LoadedLedger&& other) noexcept
+    : id(std::move(other.id)),
+      state(std::move(other.state)),
+      version(other.version),
+      lent_by_(std::exchange(other.lent_by_, nullptr)) {}
+
+LoadedLedger& LoadedLedger::operator=(LoadedLedger&& other) noexcept {
+  if (this != &other) {
+    LoadedLedger dropped(std::move(*this));  // returns what this held, if lent
+    id = std::move(other.id);
+    state = std::move(other.state);
+    version = other.version;
+    lent_by_ = std::exchange(other.lent_by_, nullptr);
+  }
+  return *this;
+}
+
+LoadedLedger::~LoadedLedger() {
+  if (LedgerRepository* owner = std::exchange(lent_by_, nullptr)) owner->Remember(std::move(*this));
+}
+
 absl::StatusOr<LoadedLedger> LedgerRepository::Load(const std::string& branch_id,
                                                     const std::string& part_number) {
   const std::string id = LedgerId(branch_id, part_number);
-  LoadedLedger ledger;
   {
     std::lock_guard lock(mu_);
-    auto it = cache_.find(id);
-    if (it != cache_.end()) ledger = it->second;
+    if (auto cached = cache_.extract(id)) {
+      LoadedLedger ledger = std::move(cached.mapped());
+      ledger.lent_by_ = this;
+      return ledger;
+    }
   }
-  if (ledger.id.empty()) {
-    ledger.id = id;
-    ledger.state = NewStockLedger(branch_id, part_number);
-  }
-  auto records = store_->ReadStream(id, ledger.version + 1);
+  LoadedLedger ledger;
+  ledger.id = id;
+  ledger.state = NewStockLedger(branch_id, part_number);
+  auto records = store_->ReadStream(id, 1);
   if (!records.ok()) return records.status();
   for (const std::string& bytes : *records) {
     Event e;
@@ -91,7 +114,7 @@ absl::StatusOr<LoadedLedger> LedgerRepository::Load(const std::string& branch_id
     ledger.state = Apply(std::move(ledger.state), e);
     ++ledger.version;
   }
-  if (!records->empty()) Remember(ledger);
+  if (!records->empty()) ledger.lent_by_ = this;
   return ledger;
 }
 
@@ -99,6 +122,7 @@ void LedgerRepository::Stage(LoadedLedger* ledger, Events events, absl::Time now
                              const Caller& caller, const std::string& causation_id,
                              CommitRequest* commit) {
   if (events.empty()) return;
+  ledger->lent_by_ = nullptr;  // changed: cached again only by Settle, after its commit
   StreamAppend* append = nullptr;
   for (auto& a : commit->appends) {
     if (a.aggregate_id == ledger->id) append = &a;
@@ -127,6 +151,7 @@ absl::StatusOr<bool> LedgerRepository::IsClosed(const std::string& backorder_id)
 }
 
 void LedgerRepository::Remember(LoadedLedger ledger) {
+  ledger.lent_by_ = nullptr;
   std::lock_guard lock(mu_);
   const std::string id = ledger.id;
   cache_.insert_or_assign(id, std::move(ledger));

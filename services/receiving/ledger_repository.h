@@ -45,17 +45,38 @@ absl::Status RestoreLedgerStream(
                                     const std::string& creditor_invoice)>& creditor_invoice_key,
     RestoredWrites* out);
 
+class LedgerRepository;
+
+// One ledger, taken out of the repository's cache for the command that loaded it: a command
+// moves the state instead of copying it (the state holds every waiting back order of the part,
+// and copying it per command was a cost that grew with the open back orders, see
+// docs/performance.md). Dropped without Stage (a read, or a command that decided nothing or
+// failed to), it goes back into the cache as it was; once staged, only Settle puts it back,
+// since staged events that were never committed must not be cached.
 struct LoadedLedger {
   std::string id;
   StockLedgerState state;
   uint64_t version = 0;
+
+  LoadedLedger() = default;
+  LoadedLedger(LoadedLedger&& other) noexcept;
+  LoadedLedger& operator=(LoadedLedger&& other) noexcept;
+  ~LoadedLedger();
+
+ private:
+  friend class LedgerRepository;
+  // The repository to return this unchanged ledger to when dropped; null once staged or cached.
+  LedgerRepository* lent_by_ = nullptr;
 };
 
 class LedgerRepository {
  public:
   explicit LedgerRepository(EventStore* store) : store_(store) {}
 
-  // The ledger's current state and version (an empty ledger at version 0 if it has no events).
+  // The ledger's current state and version (an empty ledger at version 0 if it has no events),
+  // out of the cache when it is there: every commit to a ledger's stream goes through Stage and
+  // Settle under the caller's lock, so a cached ledger is never behind its stream. (Were it
+  // behind, the commit's expected version would refuse the command, and Settle would drop it.)
   absl::StatusOr<LoadedLedger> Load(const std::string& branch_id, const std::string& part_number);
 
   // Stamps `events` (the output of Decide against `ledger`), adds them to `commit` (the stream
@@ -67,10 +88,7 @@ class LedgerRepository {
   // Whether `backorder_id` closed at its ledger (sets MarkClosed on the commands about it).
   absl::StatusOr<bool> IsClosed(const std::string& backorder_id);
 
-  // After a successful commit: cache the staged state. Taken by value: callers move the ledger
-  // in, so a command copies its ledger's state once (out of the cache in Load), not twice; the
-  // state holds every waiting back order of the part, and copying it was a cost that grew with
-  // the open back orders (docs/performance.md).
+  // After a successful commit: cache the staged state (moved in, not copied).
   void Remember(LoadedLedger ledger);
   // After a failed commit: drop the cached state so the next Load reads the stream.
   void Forget(const std::string& ledger_id);

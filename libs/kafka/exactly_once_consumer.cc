@@ -75,9 +75,9 @@ absl::Status ExactlyOnceConsumer::Start() {
       {"auto.offset.reset", "earliest"},
       {"isolation.level", "read_committed"},
       {"enable.partition.eof", "false"},
-      // librdkafka prefetches while the application is busy: with its default (64 MiB, which
-      // 2.0 applies per partition) a consumer that lags, such as invoicing's on its 18
-      // partitions under load, held 211 MiB resident (kcat, same library, stalled reader, on the
+      // librdkafka prefetches while the application is busy: with its default (64 MiB, not an
+      // exact bound across partitions: librdkafka #4137) a consumer that lags, like invoicing's on
+      // 18 partitions under load, held 211 MiB resident (kcat, same library, stalled reader, on the
       // full perf form's topics); 16 MiB held 80 MiB and still read 370,000 records/s (the
       // default 505,000), 13x what debtor-query's projection applies. Less costs throughput
       // steeply: 8 MiB read 93,000/s, 4 MiB 39,000/s.

@@ -200,7 +200,8 @@ absl::Status OutboxRelay::Resync() {
     if (tail.ids.empty()) continue;
     for (size_t k = 0; k < entries.size(); ++k) {
       if (entries[k].message.event_id == tail.ids.back()) {
-        windows[tp] = tail.first_offset - static_cast<int64_t>(k);
+        // Not below 0, which also keeps it from reading as kLastRecord.
+        windows[tp] = std::max<int64_t>(0, tail.first_offset - static_cast<int64_t>(k));
       }
     }
   }

@@ -272,6 +272,7 @@ absl::Status OutboxRelay::Produce(const OutboxEntry& e) {
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(e.seq))), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {  // headers now owned
       ++handed_over_;
+      if (hand_over_observer_) hand_over_observer_(e);
       return absl::OkStatus();
     }
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || stop_) {

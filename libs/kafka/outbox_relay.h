@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -62,6 +63,12 @@ class OutboxRelay {
   OutboxRelay(const OutboxRelay&) = delete;
   OutboxRelay& operator=(const OutboxRelay&) = delete;
 
+  // Before Start: `observer` is called on the relay thread for every entry handed to the
+  // producer, resends after a resync included. Lets a test tell the relay's own resends from
+  // copies a broker made.
+  void ObserveHandOvers(std::function<void(const OutboxEntry&)> observer) {
+    hand_over_observer_ = std::move(observer);
+  }
   // Starts the relay thread.
   void Start();
   // Stops it, waiting up to `grace` for in-flight deliveries so their entries get removed.
@@ -80,6 +87,7 @@ class OutboxRelay {
 
   EventStore* store_;
   RelayOptions options_;
+  std::function<void(const OutboxEntry&)> hand_over_observer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
 

@@ -47,6 +47,14 @@ class KafkaTest : public ::testing::Test {
                         CloudEventHeaders(id, "TestEvent", "/test", absl::Now()), id});
     ASSERT_TRUE(store_->Commit(c).ok());
   }
+  // Runs a relay on the store until its outbox is empty; its figures then.
+  RelayStats RelayUntilTheOutboxIsEmpty() {
+    OutboxRelay relay(store_.get(), {{{"bootstrap.servers", Bootstrap()}}});
+    relay.Start();
+    WaitForEmptyOutbox();
+    relay.Stop();
+    return relay.Stats();
+  }
   void WaitForEmptyOutbox() {
     for (int i = 0; i < 600 && store_->OutboxDepth() > 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -128,11 +136,8 @@ TEST_F(KafkaTest, RelayPublishesEveryEntryOnceInOrderWithCloudEventHeadersThenRe
     ids.push_back(NewUuidV7());
     CommitEvent(ids.back(), "key-" + std::to_string(i % 7));
   }
-  OutboxRelay relay(store_.get(), {{{"bootstrap.servers", Bootstrap()}}});
-  relay.Start();
-  WaitForEmptyOutbox();
-  relay.Stop();
-  EXPECT_EQ(relay.Stats().published, 300u);
+  const RelayStats stats = RelayUntilTheOutboxIsEmpty();
+  EXPECT_EQ(stats.published, 300u);
 
   auto records = ReadAll(topic_, 300);
   ASSERT_EQ(records.size(), 300u);
@@ -171,12 +176,9 @@ TEST_F(KafkaTest, RelayRecognisesEntriesPublishedBeforeACrashAndDoesNotSendThemA
   ProduceAsTheRelayWould(*first);
   ASSERT_EQ(store_->OutboxDepth(), 100u);
 
-  OutboxRelay relay(store_.get(), {{{"bootstrap.servers", Bootstrap()}}});
-  relay.Start();
-  WaitForEmptyOutbox();
-  relay.Stop();
-  EXPECT_EQ(relay.Stats().recovered, 40u);
-  EXPECT_EQ(relay.Stats().published, 60u);
+  const RelayStats stats = RelayUntilTheOutboxIsEmpty();
+  EXPECT_EQ(stats.recovered, 40u);
+  EXPECT_EQ(stats.published, 60u);
 
   auto records = ReadAll(topic_, 100);
   std::map<std::string, int> count;
@@ -200,13 +202,10 @@ TEST_F(KafkaTest, RelaySendsAgainEntriesKafkaSkippedInsteadOfTakingThemAsPublish
   // record that can hold one of the five entries up to it would be at offset -1.)
   ProduceAsTheRelayWould({(*entries)[0], (*entries)[1], (*entries)[2], (*entries)[4]});
 
-  OutboxRelay relay(store_.get(), {{{"bootstrap.servers", Bootstrap()}}});
-  relay.Start();
-  WaitForEmptyOutbox();
-  relay.Stop();
-  EXPECT_EQ(relay.Stats().recovered, 4u);
-  EXPECT_EQ(relay.Stats().skipped_by_kafka, 1u);
-  EXPECT_EQ(relay.Stats().published, 6u);
+  const RelayStats stats = RelayUntilTheOutboxIsEmpty();
+  EXPECT_EQ(stats.recovered, 4u);
+  EXPECT_EQ(stats.skipped_by_kafka, 1u);
+  EXPECT_EQ(stats.published, 6u);
 
   std::vector<std::string> in_kafka;
   for (const auto& r : ReadAll(topic_, 10)) in_kafka.push_back(r.ce_id);

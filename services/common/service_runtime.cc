@@ -209,6 +209,15 @@ void ServiceRuntime::AddRuntimeMetrics() {
       out.Counter("bo_events_published_total", "Events delivered to Kafka by the outbox relay.",
                   {"topic"}, {topic}, static_cast<double>(n));
     }
+    out.Counter("bo_relay_resyncs_total",
+                "Times the outbox relay replaced its producer and re-read Kafka's partition ends.",
+                {}, {}, static_cast<double>(relay.resyncs));
+    // With a real broker this stays 0 for ever: an idempotent producer leaves no gaps. Anything
+    // else means Kafka held a later outbox entry and not an earlier one, which the relay then
+    // sent again, late and out of order for its key.
+    out.Counter("bo_relay_skipped_by_kafka_total",
+                "Outbox entries a resync found missing in Kafka before a later one it found.", {},
+                {}, static_cast<double>(relay.skipped_by_kafka));
     std::vector<std::pair<std::string, kafka::ConsumerStats>> stats;
     for (const auto& c : consumers_) stats.emplace_back(c->name(), c->Stats());
     const std::vector<std::string> consumer_topic = {"consumer", "topic"};

@@ -19,12 +19,18 @@ constexpr char kInvoicePrefix[] = "invoice/";
 constexpr char kBackorderPrefix[] = "backorder/";
 constexpr char kDebtorPrefix[] = "debtor/";
 constexpr char kCounterPrefix[] = "counter/invoice/";
-// ready/<debtor>/<backorder>: present exactly while the back order is ready to invoice, so the
-// prompt and the ready list read only those, however many back orders a debtor ever had.
+// ready/<debtor>/<backorder> = <branch>: present exactly while the back order is ready to
+// invoice, so the prompt and the ready list read only those, however many back orders a debtor
+// ever had. The value lets the prompt count a debtor's ready back orders at one branch from the
+// index alone: every draft change asks for that count, and reading each view for it was the part
+// of invoicing's CPU that grew most with the store (docs/performance.md, session 14).
 constexpr char kReadyPrefix[] = "ready/";
 // What the ready index replaced: every back order of a debtor, read in full on every prompt.
 constexpr char kByDebtorPrefix[] = "bo_by_debtor/";
+// Holds the layout of the ready index in this data directory: absent before the index, "1" when
+// its values were empty, kReadyIndexLayout since they hold the branch.
 constexpr char kReadyIndexMarker[] = "meta/ready_index";
+constexpr char kReadyIndexLayout[] = "2";
 constexpr auto kReceivingDeadline = std::chrono::seconds(5);
 // A branch id this long still names its invoices ("INV-<branch>-000001") and the back orders of
 // their first 999 lines ("BO-<branch>-000001-999") within the 64 characters of an id.
@@ -85,7 +91,7 @@ void PutReadyIndex(CommitRequest* commit, const Backorder& b) {
   std::string key =
       absl::StrCat(kReadyPrefix, b.context().debtor_id(), "/", b.context().backorder_id());
   if (ReadyToInvoice(b)) {
-    commit->state.emplace_back(std::move(key), "");
+    commit->state.emplace_back(std::move(key), b.context().branch_id());
   } else {
     commit->state_deletes.push_back(std::move(key));
   }
@@ -199,9 +205,10 @@ void InvoicingService::PutBackorder(CommitRequest* commit, const Backorder& b) {
 absl::Status InvoicingService::PrepareReadyIndex(EventStore* store) {
   auto marker = store->GetState(kReadyIndexMarker);
   if (!marker.ok()) return marker.status();
-  if (marker->has_value()) return absl::OkStatus();
-  // Built from the views in chunks, the old index deleted; the marker goes with the last chunk,
-  // so a crash midway starts over (every write here is idempotent).
+  if (marker->has_value() && **marker == kReadyIndexLayout) return absl::OkStatus();
+  // Built from the views in chunks (every entry of an older layout is written again or deleted),
+  // the old every-back-order index deleted; the marker goes with the last chunk, so a crash
+  // midway starts over (every write here is idempotent).
   CommitRequest commit;
   absl::Status failed = absl::OkStatus();
   auto flush = [&]() {
@@ -231,19 +238,35 @@ absl::Status InvoicingService::PrepareReadyIndex(EventStore* store) {
   if (!s.ok()) return s;
   flush();
   if (!failed.ok()) return failed;
-  commit.state.emplace_back(kReadyIndexMarker, "1");
+  commit.state.emplace_back(kReadyIndexMarker, kReadyIndexLayout);
   return store->Commit(commit);
+}
+
+absl::Status InvoicingService::ScanReady(const std::string& debtor_id, const std::string& branch_id,
+                                         const std::function<void(std::string_view)>& fn) {
+  const std::string prefix = absl::StrCat(kReadyPrefix, debtor_id, "/");
+  return store_->database()->Scan(kStateFamily, prefix, "",
+                                  [&](std::string_view key, std::string_view branch) {
+                                    if (branch_id.empty() || branch == branch_id) {
+                                      fn(key.substr(prefix.size()));
+                                    }
+                                    return true;
+                                  });
+}
+
+absl::StatusOr<int32_t> InvoicingService::CountReady(const std::string& debtor_id,
+                                                     const std::string& branch_id) {
+  int32_t n = 0;
+  absl::Status s = ScanReady(debtor_id, branch_id, [&](std::string_view) { ++n; });
+  if (!s.ok()) return s;
+  return n;
 }
 
 absl::StatusOr<std::vector<Backorder>> InvoicingService::ReadyFor(const std::string& debtor_id,
                                                                   const std::string& branch_id) {
   std::vector<std::string> ids;
-  const std::string prefix = absl::StrCat(kReadyPrefix, debtor_id, "/");
-  absl::Status s = store_->database()->Scan(kStateFamily, prefix, "",
-                                            [&](std::string_view key, std::string_view) {
-                                              ids.emplace_back(key.substr(prefix.size()));
-                                              return true;
-                                            });
+  absl::Status s =
+      ScanReady(debtor_id, branch_id, [&](std::string_view id) { ids.emplace_back(id); });
   if (!s.ok()) return s;
   std::vector<Backorder> out;
   for (const auto& id : ids) {
@@ -261,11 +284,11 @@ absl::StatusOr<std::vector<Backorder>> InvoicingService::ReadyFor(const std::str
 }
 
 absl::Status InvoicingService::AddPrompt(Invoice* invoice) {
-  // Read without the back orders' locks: each view read is a committed one, and the prompt is a
+  // Read without the back orders' locks: the index is read at one snapshot, and the prompt is a
   // hint (AddBackorderLines checks the back orders again under their locks).
-  auto ready = ReadyFor(invoice->debtor_id(), invoice->branch_id());
+  auto ready = CountReady(invoice->debtor_id(), invoice->branch_id());
   if (!ready.ok()) return ready.status();
-  invoice->set_ready_backorders(static_cast<int32_t>(ready->size()));
+  invoice->set_ready_backorders(*ready);
   return absl::OkStatus();
 }
 
@@ -599,10 +622,10 @@ grpc::Status InvoicingService::AddBackorderLines(grpc::ServerContext* ctx,
     PutBackorder(&commit, **b);
   }
   invoice->set_ready_backorders(0);
-  auto ready = ReadyFor(invoice->debtor_id(), invoice->branch_id());
+  auto ready = CountReady(invoice->debtor_id(), invoice->branch_id());
   if (!ready.ok()) return ToGrpc(ready.status());
   // The ones just ticked are no longer "ready" once this commits.
-  invoice->set_ready_backorders(static_cast<int32_t>(ready->size()) - req->backorder_ids_size());
+  invoice->set_ready_backorders(*ready - req->backorder_ids_size());
   *resp = *invoice;
   if (auto s = StageSaved(&commit, *invoice, *admitted, req->request_id()); !s.ok()) {
     return ToGrpc(s);

@@ -7,10 +7,12 @@
 // events, snapshots, answers and outbox entries together.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "backorder/v1/invoicing_service.grpc.pb.h"
@@ -83,8 +85,9 @@ class InvoicingService final : public backorder::v1::InvoicingService::Service {
                                const backorder::v1::CancelBackorderRequest* req,
                                Backorder* resp) override;
 
-  // Run before serving: builds the ready index (ready/<debtor>/<back order>) from the stored
-  // back-order views if this data directory was written before it existed. Otherwise a no-op.
+  // Run before serving: builds the ready index (ready/<debtor>/<back order> = <branch>) from the
+  // stored back-order views if this data directory was written before it existed or with an
+  // older layout of it (empty values). Otherwise a no-op.
   static absl::Status PrepareReadyIndex(EventStore* store);
 
   // The reaction to one record of the debtor-query, receiving and purchasing topics
@@ -96,6 +99,12 @@ class InvoicingService final : public backorder::v1::InvoicingService::Service {
   absl::StatusOr<std::optional<backorder::v1::DebtorUpdated>> FindDebtor(
       const std::string& debtor_id);
   absl::StatusOr<std::optional<Backorder>> FindBackorder(const std::string& backorder_id);
+  // Calls `fn` with the id of each back order of the debtor's ready index (at `branch_id`, or at
+  // any branch when it is empty), from one snapshot of the index; reads no view.
+  absl::Status ScanReady(const std::string& debtor_id, const std::string& branch_id,
+                         const std::function<void(std::string_view)>& fn);
+  // How many back orders of the debtor are ready to invoice (optionally at one branch).
+  absl::StatusOr<int32_t> CountReady(const std::string& debtor_id, const std::string& branch_id);
   // The debtor's back orders ready to invoice (optionally at one branch), oldest first.
   absl::StatusOr<std::vector<Backorder>> ReadyFor(const std::string& debtor_id,
                                                   const std::string& branch_id);

@@ -50,6 +50,18 @@ class InvoicingStorageTest : public ::testing::Test {
     return keys;
   }
 
+  // The entries under `prefix` as "key=value".
+  std::vector<std::string> Entries(const std::string& prefix) {
+    std::vector<std::string> entries;
+    EXPECT_TRUE(db_->Scan(kStateFamily, prefix, "",
+                          [&](std::string_view k, std::string_view v) {
+                            entries.push_back(std::string(k) + "=" + std::string(v));
+                            return true;
+                          })
+                    .ok());
+    return entries;
+  }
+
   std::string dir_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<EventStore> store_;
@@ -75,9 +87,11 @@ TEST_F(InvoicingStorageTest, PrepareReadyIndexIndexesExactlyTheReadyViewsAndDrop
   ASSERT_TRUE(store_->Commit(old).ok());
 
   ASSERT_TRUE(InvoicingService::PrepareReadyIndex(store_.get()).ok());
-  EXPECT_EQ(Keys("ready/"), (std::vector<std::string>{"ready/D1/BO-1", "ready/D2/BO-3"}));
+  // Each entry holds the back order's branch: the prompt counts by branch from the index alone.
+  EXPECT_EQ(Entries("ready/"),
+            (std::vector<std::string>{"ready/D1/BO-1=BR1", "ready/D2/BO-3=BR1"}));
   EXPECT_TRUE(Keys("bo_by_debtor/").empty());
-  EXPECT_EQ(Keys("meta/"), std::vector<std::string>{"meta/ready_index"});
+  EXPECT_EQ(Entries("meta/"), std::vector<std::string>{"meta/ready_index=2"});
 
   // Once built, it is left alone: a second call changes nothing.
   CommitRequest stray;
@@ -85,6 +99,25 @@ TEST_F(InvoicingStorageTest, PrepareReadyIndexIndexesExactlyTheReadyViewsAndDrop
   ASSERT_TRUE(store_->Commit(stray).ok());
   ASSERT_TRUE(InvoicingService::PrepareReadyIndex(store_.get()).ok());
   EXPECT_EQ(Keys("ready/").size(), 3u);
+}
+
+// A data directory with the first layout of the ready index (empty values, marker "1"): the index
+// is written again with the branches, and entries whose view is no longer ready go.
+TEST_F(InvoicingStorageTest, PrepareReadyIndexRewritesAnIndexWithoutBranches) {
+  Backorder ready = View("BO-1", "D1", 2, pb::BACKORDER_STATE_FILLED);
+  ready.mutable_context()->set_branch_id("BR2");
+  Backorder invoiced = View("BO-2", "D1", 2, pb::BACKORDER_STATE_INVOICED);
+  CommitRequest old;
+  old.state.emplace_back("backorder/BO-1", ready.SerializeAsString());
+  old.state.emplace_back("backorder/BO-2", invoiced.SerializeAsString());
+  old.state.emplace_back("ready/D1/BO-1", "");
+  old.state.emplace_back("ready/D1/BO-2", "");  // stale: the rebuild follows the views
+  old.state.emplace_back("meta/ready_index", "1");
+  ASSERT_TRUE(store_->Commit(old).ok());
+
+  ASSERT_TRUE(InvoicingService::PrepareReadyIndex(store_.get()).ok());
+  EXPECT_EQ(Entries("ready/"), std::vector<std::string>{"ready/D1/BO-1=BR2"});
+  EXPECT_EQ(Entries("meta/"), std::vector<std::string>{"meta/ready_index=2"});
 }
 
 // Guarantee 7: an invoice comes back as its last InvoiceSaved said, with the branch counter; a

@@ -286,6 +286,8 @@ TEST_F(Workflow, StockIsSuppliedAndTheShortfallBackOrderedThenFilledAndInvoiced)
   // A new invoice prompts, the clerk ticks it, finalising invoices it.
   pb::Invoice second_inv = Invoice(branch, debtor);
   EXPECT_EQ(second_inv.ready_backorders(), 1);
+  // The prompt counts the invoice's branch only: the same debtor has nothing ready at another.
+  EXPECT_EQ(Invoice(Id("B2"), debtor).ready_backorders(), 0);
   pb::ListReadyBackordersRequest lr;
   lr.set_debtor_id(debtor);
   pb::ListReadyBackordersResponse listed;

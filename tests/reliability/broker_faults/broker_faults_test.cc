@@ -172,10 +172,14 @@ class RelayHost {
     std::lock_guard lock(mu_);
     return restarts_;
   }
-  // Every event id handed to librdkafka, with how many times (over every relay instance).
-  void ForEachHandedOver(const std::function<void(const std::string&, int)>& visit) {
+  // The event ids handed to librdkafka more than once (over every relay instance).
+  std::set<std::string> ResentIds() {
     std::lock_guard lock(handed_over_mu_);
-    for (const auto& [id, times] : handed_over_) visit(id, times);
+    std::set<std::string> resent;
+    for (const auto& [id, times] : handed_over_) {
+      if (times > 1) resent.insert(id);
+    }
+    return resent;
   }
 
  private:
@@ -587,12 +591,8 @@ class BrokerFaultsTest : public ::testing::Test {
 
     const std::vector<Record> read_back = ReadBack(mock_->bootstraps());
     uint64_t mock_retry_copies = 0;
-    std::set<std::string> resent;
-    relay.ForEachHandedOver([&](const std::string& id, int times) {
-      if (times > 1) resent.insert(id);
-    });
     const std::vector<Record> records =
-        WithoutMockRetryCopies(read_back, resent, &mock_retry_copies);
+        WithoutMockRetryCopies(read_back, relay.ResentIds(), &mock_retry_copies);
     std::map<std::string, int> seen;
     std::map<std::pair<std::string, std::string>, std::vector<std::string>> in_kafka;
     uint64_t malformed = 0, unknown = 0;

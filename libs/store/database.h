@@ -73,11 +73,20 @@ class Database {
   uint64_t PendingCompactionBytes() const;
   // Compaction and flush jobs running now (background work under way; 0 when settled).
   uint64_t RunningBackgroundJobs() const;
+  // Where RocksDB's memory is, in bytes: the memtables (active, immutable and being flushed),
+  // the SST files' index and filter blocks held outside the block cache, and the block cache.
+  struct MemoryUse {
+    uint64_t memtables = 0;
+    uint64_t table_readers = 0;
+    uint64_t block_cache = 0;
+  };
+  MemoryUse Memory() const;
 
  private:
   Database() = default;
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
+  std::shared_ptr<rocksdb::Cache> block_cache_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;
 };
 

@@ -159,8 +159,13 @@ std::string ServiceRuntime::StatusJson() const {
   status["consumers"] = std::move(consumers);
   // RocksDB's work still owed after a burst of writes: bytes its compactions must still rewrite
   // (its estimate) and jobs under way. Both 0 once the store has settled.
+  // And where its memory is, which is most of a service's resident size.
+  const Database::MemoryUse memory = db_->Memory();
   status["storage"] = {{"pending_compaction_bytes", db_->PendingCompactionBytes()},
-                       {"background_jobs", db_->RunningBackgroundJobs()}};
+                       {"background_jobs", db_->RunningBackgroundJobs()},
+                       {"memtable_bytes", memory.memtables},
+                       {"table_readers_bytes", memory.table_readers},
+                       {"block_cache_bytes", memory.block_cache}};
   return status.dump();
 }
 
@@ -244,8 +249,14 @@ void ServiceRuntime::AddRuntimeMetrics() {
   metrics_.AddCollector([this](metrics::Sink& out) {
     out.Gauge("bo_rocksdb_live_sst_bytes", "Bytes of live SST files, all column families.", {}, {},
               static_cast<double>(db_->SumProperty("rocksdb.live-sst-files-size")));
+    const Database::MemoryUse memory = db_->Memory();
     out.Gauge("bo_rocksdb_memtable_bytes", "Bytes in memtables, all column families.", {}, {},
-              static_cast<double>(db_->SumProperty("rocksdb.cur-size-all-mem-tables")));
+              static_cast<double>(memory.memtables));
+    out.Gauge("bo_rocksdb_table_readers_bytes",
+              "Bytes of SST index and filter blocks held outside the block cache.", {}, {},
+              static_cast<double>(memory.table_readers));
+    out.Gauge("bo_rocksdb_block_cache_bytes", "Bytes in the block cache.", {}, {},
+              static_cast<double>(memory.block_cache));
     out.Counter("bo_rocksdb_write_stall_seconds_total",
                 "Time RocksDB delayed or stopped writes (too much to compact).", {}, {},
                 static_cast<double>(db_->StallMicros()) / 1e6);

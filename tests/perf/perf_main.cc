@@ -126,6 +126,23 @@ bool Quiet(const bo::testing::TestStack& stack, bool settled) {
   return true;
 }
 
+// Prints how much of a service's resident size RocksDB accounts for (/api/v1/status).
+void PrintStorageMemory(const bo::testing::TestStack& stack, const std::string& name,
+                        const bo::testing::ServiceProcess& service) {
+  auto body = bo::http::Fetch(bo::testing::TestStack::HttpBase(service.addr), "/api/v1/status",
+                              seconds(5), stack.http_identity());
+  if (!body.ok()) return Progress(absl::StrCat(name, " status: ", body.status().ToString()));
+  auto status = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+  if (status.is_discarded()) return Progress(absl::StrCat(name, " status: not JSON"));
+  const auto mib = [&](const char* field) {
+    return status["storage"].value(field, 0.0) / (1024.0 * 1024.0);
+  };
+  std::printf(
+      "PERF-INFO P6 %s rocksdb: memtables %.1f MiB, index and filter blocks %.1f MiB, block "
+      "cache %.1f MiB\n",
+      name.c_str(), mib("memtable_bytes"), mib("table_readers_bytes"), mib("block_cache_bytes"));
+}
+
 // Waits until the stack has published and applied everything (twice in a row, 100 ms apart).
 void WaitQuiet(const bo::testing::TestStack& stack) {
   const auto guard = Clock::now() + std::chrono::hours(1);
@@ -488,6 +505,7 @@ int main(int argc, char** argv) {
     const double mib = static_cast<double>(ResidentKiB(s.pid)) / 1024.0;
     Progress(absl::StrCat(name, " pid ", s.pid, ": ", mib, " MiB resident"));
     figures.push_back({"P6_resident_mib_" + name, mib, 256, true, 1});
+    PrintStorageMemory(stack, name, s);
   }
 
   // ---- The topics as the stack left them: P2, then P1 with (up to) the same records.

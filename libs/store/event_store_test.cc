@@ -148,16 +148,12 @@ TEST_F(EventStoreTest, ConcurrentCommandsOnOneAggregateNeverOverwrite) {
   for (size_t i = 0; i < out->size(); ++i) EXPECT_EQ((*out)[i].message.event_id, (*events)[i]);
 }
 
-}  // namespace
-}  // namespace bo
-
-namespace bo {
-namespace {
+using DatabaseTest = StoreFixture;
 
 // Index and filter blocks live in the block cache (bounded) rather than beside each SST file
 // (growing with the store): after a big flushed family is read, the table readers hold next to
 // nothing and the cache holds the blocks.
-TEST_F(EventStoreTest, MemoryShowsMemtablesThenIndexAndFilterBlocksInTheCache) {
+TEST_F(DatabaseTest, MemoryShowsMemtablesThenIndexAndFilterBlocksInTheCache) {
   rocksdb::WriteBatch batch;
   for (int i = 0; i < 20000; ++i) {
     batch.Put(db_->family(kReadModelFamily), "view/" + std::to_string(1000000 + i),

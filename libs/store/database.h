@@ -74,7 +74,8 @@ class Database {
   // Compaction and flush jobs running now (background work under way; 0 when settled).
   uint64_t RunningBackgroundJobs() const;
   // Where RocksDB's memory is, in bytes: the memtables (active, immutable and being flushed),
-  // the SST files' index and filter blocks held outside the block cache, and the block cache.
+  // what the SST table readers hold outside the block cache (index and filter blocks, were they
+  // not cached), and the block cache.
   struct MemoryUse {
     uint64_t memtables = 0;
     uint64_t table_readers = 0;

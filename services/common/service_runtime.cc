@@ -253,7 +253,7 @@ void ServiceRuntime::AddRuntimeMetrics() {
     out.Gauge("bo_rocksdb_memtable_bytes", "Bytes in memtables, all column families.", {}, {},
               static_cast<double>(memory.memtables));
     out.Gauge("bo_rocksdb_table_readers_bytes",
-              "Bytes of SST index and filter blocks held outside the block cache.", {}, {},
+              "Bytes the SST table readers hold outside the block cache.", {}, {},
               static_cast<double>(memory.table_readers));
     out.Gauge("bo_rocksdb_block_cache_bytes", "Bytes in the block cache.", {}, {},
               static_cast<double>(memory.block_cache));

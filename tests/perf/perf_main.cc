@@ -104,15 +104,25 @@ T Must(absl::StatusOr<T> v, const std::string& what) {
   return std::move(*v);
 }
 
+// A service's /api/v1/status; an error when it cannot be fetched or is not JSON.
+absl::StatusOr<nlohmann::json> ServiceStatus(const bo::testing::TestStack& stack,
+                                             const bo::testing::ServiceProcess& service) {
+  auto body = bo::http::Fetch(bo::testing::TestStack::HttpBase(service.addr), "/api/v1/status",
+                              seconds(5), stack.http_identity());
+  if (!body.ok()) return body.status();
+  auto status = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+  if (status.is_discarded()) return absl::DataLossError("/api/v1/status is not JSON");
+  return status;
+}
+
 // Whether every service's outbox is empty and every consumer has no lag and, with `settled`,
 // RocksDB has no compaction owed or running either (/api/v1/status).
 bool Quiet(const bo::testing::TestStack& stack, bool settled) {
   for (const auto& [name, s] : stack.services()) {
-    auto body = bo::http::Fetch(bo::testing::TestStack::HttpBase(s.addr), "/api/v1/status",
-                                seconds(5), stack.http_identity());
-    if (!body.ok()) return false;
-    auto status = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
-    if (status.is_discarded() || status.value("outbox_depth", 1) != 0) return false;
+    auto fetched = ServiceStatus(stack, s);
+    if (!fetched.ok()) return false;
+    nlohmann::json& status = *fetched;
+    if (status.value("outbox_depth", 1) != 0) return false;
     for (const auto& consumer : status["consumers"]) {
       for (const auto& p : consumer["partitions"]) {
         if (p.value("lag", 1) != 0) return false;
@@ -129,17 +139,14 @@ bool Quiet(const bo::testing::TestStack& stack, bool settled) {
 // Prints how much of a service's resident size RocksDB accounts for (/api/v1/status).
 void PrintStorageMemory(const bo::testing::TestStack& stack, const std::string& name,
                         const bo::testing::ServiceProcess& service) {
-  auto body = bo::http::Fetch(bo::testing::TestStack::HttpBase(service.addr), "/api/v1/status",
-                              seconds(5), stack.http_identity());
-  if (!body.ok()) return Progress(absl::StrCat(name, " status: ", body.status().ToString()));
-  auto status = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
-  if (status.is_discarded()) return Progress(absl::StrCat(name, " status: not JSON"));
+  auto status = ServiceStatus(stack, service);
+  if (!status.ok()) return Progress(absl::StrCat(name, " status: ", status.status().ToString()));
   const auto mib = [&](const char* field) {
-    return status["storage"].value(field, 0.0) / (1024.0 * 1024.0);
+    return (*status)["storage"].value(field, 0.0) / (1024.0 * 1024.0);
   };
   std::printf(
-      "PERF-INFO P6 %s rocksdb: memtables %.1f MiB, index and filter blocks %.1f MiB, block "
-      "cache %.1f MiB\n",
+      "PERF-INFO P6 %s rocksdb: memtables %.1f MiB, table readers (outside the cache) %.1f MiB, "
+      "block cache (data, index and filter blocks) %.1f MiB\n",
       name.c_str(), mib("memtable_bytes"), mib("table_readers_bytes"), mib("block_cache_bytes"));
 }
 

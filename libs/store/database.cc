@@ -128,6 +128,15 @@ Database::MemoryUse Database::Memory() const {
           .block_cache = block_cache_ ? block_cache_->GetUsage() : 0};
 }
 
+Database::WriteVolume Database::Writes() const {
+  auto stats = db_->GetOptions().statistics;
+  if (!stats) return {};
+  return {.committed = stats->getTickerCount(rocksdb::BYTES_WRITTEN),
+          .flushed = stats->getTickerCount(rocksdb::FLUSH_WRITE_BYTES),
+          .compaction_read = stats->getTickerCount(rocksdb::COMPACT_READ_BYTES),
+          .compaction_written = stats->getTickerCount(rocksdb::COMPACT_WRITE_BYTES)};
+}
+
 Database::~Database() {
   if (!db_) return;
   for (auto& [name, handle] : families_) db_->DestroyColumnFamilyHandle(handle);

@@ -82,6 +82,17 @@ class Database {
     uint64_t block_cache = 0;
   };
   MemoryUse Memory() const;
+  // Bytes written since the database was opened: what commits handed RocksDB (uncompressed),
+  // what flushes wrote to level 0, and what compactions read and rewrote. Flushed plus
+  // compaction-written over committed is the LSM's write amplification: the disk and CPU each
+  // committed byte costs later, which grows with the levels a store has.
+  struct WriteVolume {
+    uint64_t committed = 0;
+    uint64_t flushed = 0;
+    uint64_t compaction_read = 0;
+    uint64_t compaction_written = 0;
+  };
+  WriteVolume Writes() const;
 
  private:
   Database() = default;

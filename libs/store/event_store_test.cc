@@ -172,5 +172,36 @@ TEST_F(DatabaseTest, MemoryShowsMemtablesThenIndexAndFilterBlocksInTheCache) {
   EXPECT_GT(memory.block_cache, 32u * 1024);
 }
 
+TEST_F(DatabaseTest, WritesCountCommitsThenFlushesThenCompactions) {
+  const auto write_views = [&] {
+    rocksdb::WriteBatch batch;
+    for (int i = 0; i < 20000; ++i) {
+      batch.Put(db_->family(kReadModelFamily), "view/" + std::to_string(1000000 + i),
+                std::string(100, 'v'));
+    }
+    ASSERT_TRUE(db_->Write(&batch, /*sync=*/false).ok());
+    ASSERT_TRUE(db_->db()->Flush(rocksdb::FlushOptions(), db_->family(kReadModelFamily)).ok());
+  };
+  const Database::WriteVolume before = db_->Writes();
+  write_views();
+  const Database::WriteVolume once = db_->Writes();
+  EXPECT_GE(once.committed - before.committed, 20000u * 100);
+  EXPECT_GT(once.flushed, before.flushed);
+  EXPECT_EQ(once.compaction_written, before.compaction_written);
+
+  // The same keys again: two overlapping files, which a compaction reads and rewrites as one.
+  write_views();
+  ASSERT_TRUE(db_->db()
+                  ->CompactRange(rocksdb::CompactRangeOptions(), db_->family(kReadModelFamily),
+                                 nullptr, nullptr)
+                  .ok());
+  const Database::WriteVolume compacted = db_->Writes();
+  EXPECT_GT(compacted.compaction_read, once.compaction_read);
+  EXPECT_GT(compacted.compaction_written, once.compaction_written);
+  // The rewrite keeps one copy of each key: less than it read.
+  EXPECT_LT(compacted.compaction_written - once.compaction_written,
+            compacted.compaction_read - once.compaction_read);
+}
+
 }  // namespace
 }  // namespace bo

@@ -160,12 +160,18 @@ std::string ServiceRuntime::StatusJson() const {
   // RocksDB's work still owed after a burst of writes: bytes its compactions must still rewrite
   // (its estimate) and jobs under way. Both 0 once the store has settled.
   // And where its memory is, which is most of a service's resident size.
+  // And how much it has written since start: by commits, flushes and compactions.
   const Database::MemoryUse memory = db_->Memory();
+  const Database::WriteVolume writes = db_->Writes();
   status["storage"] = {{"pending_compaction_bytes", db_->PendingCompactionBytes()},
                        {"background_jobs", db_->RunningBackgroundJobs()},
                        {"memtable_bytes", memory.memtables},
                        {"table_readers_bytes", memory.table_readers},
-                       {"block_cache_bytes", memory.block_cache}};
+                       {"block_cache_bytes", memory.block_cache},
+                       {"committed_bytes", writes.committed},
+                       {"flushed_bytes", writes.flushed},
+                       {"compaction_read_bytes", writes.compaction_read},
+                       {"compaction_written_bytes", writes.compaction_written}};
   return status.dump();
 }
 
@@ -257,6 +263,17 @@ void ServiceRuntime::AddRuntimeMetrics() {
               static_cast<double>(memory.table_readers));
     out.Gauge("bo_rocksdb_block_cache_bytes", "Bytes in the block cache.", {}, {},
               static_cast<double>(memory.block_cache));
+    const Database::WriteVolume writes = db_->Writes();
+    for (const auto& [by, bytes] :
+         {std::pair{"commits", writes.committed}, std::pair{"flushes", writes.flushed},
+          std::pair{"compactions", writes.compaction_written}}) {
+      out.Counter("bo_rocksdb_written_bytes_total",
+                  "Bytes written by commits (uncompressed), by flushes to level 0 and by "
+                  "compactions; (flushes + compactions) / commits is the write amplification.",
+                  {"by"}, {by}, static_cast<double>(bytes));
+    }
+    out.Counter("bo_rocksdb_compaction_read_bytes_total", "Bytes compactions read.", {}, {},
+                static_cast<double>(writes.compaction_read));
     out.Counter("bo_rocksdb_write_stall_seconds_total",
                 "Time RocksDB delayed or stopped writes (too much to compact).", {}, {},
                 static_cast<double>(db_->StallMicros()) / 1e6);

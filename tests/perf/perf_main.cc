@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -150,6 +151,38 @@ void PrintStorageMemory(const bo::testing::TestStack& stack, const std::string& 
       name.c_str(), mib("memtable_bytes"), mib("table_readers_bytes"), mib("block_cache_bytes"));
 }
 
+// Each service's RocksDB write counters (`storage` in /api/v1/status), by service name.
+using StorageWrites = std::map<std::string, nlohmann::json>;
+StorageWrites ReadStorageWrites(const bo::testing::TestStack& stack) {
+  StorageWrites out;
+  for (const auto& [name, s] : stack.services()) {
+    if (auto status = ServiceStatus(stack, s); status.ok()) out[name] = (*status)["storage"];
+  }
+  return out;
+}
+
+// What RocksDB wrote during a measured load, per service: the commits, and what flushes and
+// compactions wrote on top of them (the write amplification the load's commands shared the
+// cores with), and the compaction still owed when the load ended.
+void PrintStorageWrites(const std::string& label, const StorageWrites& before,
+                        const StorageWrites& after) {
+  for (const auto& [name, end] : after) {
+    const auto start = before.find(name);
+    if (start == before.end()) continue;
+    const auto mib = [&](const char* field) {
+      return (end.value(field, 0.0) - start->second.value(field, 0.0)) / (1024.0 * 1024.0);
+    };
+    const double committed = mib("committed_bytes");
+    std::printf(
+        "PERF-INFO P7 %s, %s rocksdb: commits %.1f MiB, flushes %.1f MiB, compactions read %.1f "
+        "MiB wrote %.1f MiB (written per committed byte %.2f), compaction owed after %.1f MiB\n",
+        label.c_str(), name.c_str(), committed, mib("flushed_bytes"), mib("compaction_read_bytes"),
+        mib("compaction_written_bytes"),
+        committed > 0 ? (mib("flushed_bytes") + mib("compaction_written_bytes")) / committed : 0.0,
+        end.value("pending_compaction_bytes", 0.0) / (1024.0 * 1024.0));
+  }
+}
+
 // Waits until the stack has published and applied everything (twice in a row, 100 ms apart).
 void WaitQuiet(const bo::testing::TestStack& stack) {
   const auto guard = Clock::now() + std::chrono::hours(1);
@@ -222,14 +255,17 @@ void SeedBackorders(const bo::loadgen::Targets& targets, int64_t target, int64_t
 }
 
 // The whole workflow mix with `form.clients` clerks for `form.load`: acknowledged commands/s.
-double WorkflowRate(const bo::loadgen::Targets& targets, const Form& form, int* run,
+double WorkflowRate(const bo::testing::TestStack& stack, const Form& form, int* run,
                     const std::string& label) {
+  const bo::loadgen::Targets targets = TargetsOf(stack);
   bo::loadgen::LoadOptions o = WorldOptions("workflow", form.clients, ++*run);
   o.duration = form.load;
   // A mark to attach a profiler to the measured load (docs/performance.md, "Profiling").
   Progress(absl::StrCat(label, ": starting"));
+  const StorageWrites before = ReadStorageWrites(stack);
   auto report = Must(bo::loadgen::Run(targets, o), "workflow load (" + label + ")");
   std::printf("%s", bo::loadgen::FormatLines(report).c_str());
+  PrintStorageWrites(label, before, ReadStorageWrites(stack));
   if (report.unresolved > 0) Fail("workflow load", absl::UnavailableError("unresolved calls"));
   Progress(absl::StrCat(label, ": ", report.commands, " commands in ", report.seconds, " s"));
   return report.commands_per_s;
@@ -449,7 +485,7 @@ int main(int argc, char** argv) {
   // ---- With the small number of back orders stored: P3, P7 (small), P4.
   SeedBackorders(targets, form.small_backorders, &created, &run);
   const double small_settle = WaitSettled(stack, form.settle);
-  const double small_rate = WorkflowRate(targets, form, &run, "load with the small store");
+  const double small_rate = WorkflowRate(stack, form, &run, "load with the small store");
   figures.push_back({"P3_durable_commands_per_s", small_rate, fsync.per_second(), false, 5});
   std::printf("PERF-INFO P3 bare gRPC echo with %d clients: %.0f/s; commands/echo ratio %.3f\n",
               form.clients, echo.per_second(), small_rate / echo.per_second());
@@ -477,7 +513,7 @@ int main(int argc, char** argv) {
   // ---- With the big number stored: P5, P6, P7 (big).
   SeedBackorders(targets, form.big_backorders, &created, &run);
   const double big_settle = WaitSettled(stack, form.settle);
-  const double big_rate = WorkflowRate(targets, form, &run, "load with the big store");
+  const double big_rate = WorkflowRate(stack, form, &run, "load with the big store");
   std::printf(
       "PERF-INFO P7 storage settled (no compaction owed) before each load: small %.0f s, "
       "big %.0f s (waits end at %lld s)\n",

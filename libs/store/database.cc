@@ -48,14 +48,6 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   // reached) instead of up to two 64 MiB memtables each, RocksDB's default.
   options.db_write_buffer_size = 48 << 20;
   options.write_buffer_size = 16 << 20;
-  // Universal (tiered) compaction: a new file is merged with files of about its own size, not
-  // into a level below that holds a slice of the whole store. Back orders, views and event ids
-  // are spread over the key space, so with leveled compaction every level-0 file overlapped all of
-  // level 1 and each flush made RocksDB rewrite that level: at 200,000 stored the services' own
-  // writes during a minute's load cost 370 MiB of compaction, 198 MiB with universal
-  // (docs/performance.md, session 16). The price is more sorted runs for a read to look in.
-  // A store written with leveled compaction opens as it is (its levels become sorted runs).
-  options.compaction_style = rocksdb::kCompactionStyleUniversal;
   // Point reads of absent keys (an event id not seen yet, a view not created yet) skip the SST
   // files by their Bloom filters.
   rocksdb::BlockBasedTableOptions table;

@@ -151,36 +151,47 @@ void PrintStorageMemory(const bo::testing::TestStack& stack, const std::string& 
       name.c_str(), mib("memtable_bytes"), mib("table_readers_bytes"), mib("block_cache_bytes"));
 }
 
-// Each service's RocksDB write counters (`storage` in /api/v1/status), by service name.
-using StorageWrites = std::map<std::string, nlohmann::json>;
-StorageWrites ReadStorageWrites(const bo::testing::TestStack& stack) {
-  StorageWrites out;
+// Each service's /api/v1/status, by service name: its counters before or after a load.
+using StatusByService = std::map<std::string, nlohmann::json>;
+StatusByService ReadStatuses(const bo::testing::TestStack& stack) {
+  StatusByService out;
   for (const auto& [name, s] : stack.services()) {
-    if (auto status = ServiceStatus(stack, s); status.ok()) out[name] = (*status)["storage"];
+    if (auto status = ServiceStatus(stack, s); status.ok()) out[name] = std::move(*status);
   }
   return out;
 }
 
-// What RocksDB wrote during a measured load, per service: the commits, and what flushes and
-// compactions wrote on top of them (the write amplification the load's commands shared the
-// cores with), and the compaction still owed when the load ended.
-void PrintStorageWrites(const std::string& label, const StorageWrites& before,
-                        const StorageWrites& after) {
+// What a measured load of `commands` commands made each service do besides answering: the events
+// it published per command (the domain work a command causes: a receipt fills as many waiting
+// back orders as its stock covers, so this grows when more are waiting), and what RocksDB wrote:
+// the commits, and what flushes and compactions wrote on top of them (the write amplification
+// the load's commands shared the cores with), and the compaction still owed when the load ended.
+void PrintLoadWork(const std::string& label, int64_t commands, const StatusByService& before,
+                   const StatusByService& after) {
+  double events = 0;
   for (const auto& [name, end] : after) {
     const auto start = before.find(name);
     if (start == before.end()) continue;
+    const double published = end.value("published", 0.0) - start->second.value("published", 0.0);
+    events += published;
+    const nlohmann::json& from = start->second["storage"];
+    const nlohmann::json& to = end["storage"];
     const auto mib = [&](const char* field) {
-      return (end.value(field, 0.0) - start->second.value(field, 0.0)) / (1024.0 * 1024.0);
+      return (to.value(field, 0.0) - from.value(field, 0.0)) / (1024.0 * 1024.0);
     };
     const double committed = mib("committed_bytes");
     std::printf(
-        "PERF-INFO P7 %s, %s rocksdb: commits %.1f MiB, flushes %.1f MiB, compactions read %.1f "
-        "MiB wrote %.1f MiB (written per committed byte %.2f), compaction owed after %.1f MiB\n",
-        label.c_str(), name.c_str(), committed, mib("flushed_bytes"), mib("compaction_read_bytes"),
-        mib("compaction_written_bytes"),
+        "PERF-INFO P7 %s, %s: events published %.0f; rocksdb: commits %.1f MiB, flushes %.1f MiB, "
+        "compactions read %.1f MiB wrote %.1f MiB (written per committed byte %.2f), compaction "
+        "owed after %.1f MiB\n",
+        label.c_str(), name.c_str(), published, committed, mib("flushed_bytes"),
+        mib("compaction_read_bytes"), mib("compaction_written_bytes"),
         committed > 0 ? (mib("flushed_bytes") + mib("compaction_written_bytes")) / committed : 0.0,
-        end.value("pending_compaction_bytes", 0.0) / (1024.0 * 1024.0));
+        to.value("pending_compaction_bytes", 0.0) / (1024.0 * 1024.0));
   }
+  std::printf("PERF-INFO P7 %s: %lld commands, %.0f events published, %.3f events per command\n",
+              label.c_str(), static_cast<long long>(commands), events,
+              commands > 0 ? events / static_cast<double>(commands) : 0.0);
 }
 
 // Waits until the stack has published and applied everything (twice in a row, 100 ms apart).
@@ -262,10 +273,10 @@ double WorkflowRate(const bo::testing::TestStack& stack, const Form& form, int* 
   o.duration = form.load;
   // A mark to attach a profiler to the measured load (docs/performance.md, "Profiling").
   Progress(absl::StrCat(label, ": starting"));
-  const StorageWrites before = ReadStorageWrites(stack);
+  const StatusByService before = ReadStatuses(stack);
   auto report = Must(bo::loadgen::Run(targets, o), "workflow load (" + label + ")");
   std::printf("%s", bo::loadgen::FormatLines(report).c_str());
-  PrintStorageWrites(label, before, ReadStorageWrites(stack));
+  PrintLoadWork(label, report.commands, before, ReadStatuses(stack));
   if (report.unresolved > 0) Fail("workflow load", absl::UnavailableError("unresolved calls"));
   Progress(absl::StrCat(label, ": ", report.commands, " commands in ", report.seconds, " s"));
   return report.commands_per_s;

@@ -174,8 +174,9 @@ void PrintLoadWork(const std::string& label, int64_t commands, const StatusBySer
     if (start == before.end()) continue;
     const double published = end.value("published", 0.0) - start->second.value("published", 0.0);
     events += published;
-    const nlohmann::json& from = start->second["storage"];
-    const nlohmann::json& to = end["storage"];
+    // value(), not operator[]: on a const json a missing key is undefined behaviour there.
+    const nlohmann::json from = start->second.value("storage", nlohmann::json::object());
+    const nlohmann::json to = end.value("storage", nlohmann::json::object());
     const auto mib = [&](const char* field) {
       return (to.value(field, 0.0) - from.value(field, 0.0)) / (1024.0 * 1024.0);
     };
@@ -192,6 +193,8 @@ void PrintLoadWork(const std::string& label, int64_t commands, const StatusBySer
   std::printf("PERF-INFO P7 %s: %lld commands, %.0f events published, %.3f events per command\n",
               label.c_str(), static_cast<long long>(commands), events,
               commands > 0 ? events / static_cast<double>(commands) : 0.0);
+  // Out before the progress line on stderr, so the two do not interleave in ctest's log.
+  std::fflush(stdout);
 }
 
 // Waits until the stack has published and applied everything (twice in a row, 100 ms apart).

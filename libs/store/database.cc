@@ -87,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   db->path_ = path;
   db->db_.reset(raw);
   db->block_cache_ = table.block_cache;
+  db->statistics_ = options.statistics;
   for (size_t i = 0; i < names.size(); ++i) db->families_[names[i]] = handles[i];
   return db;
 }
@@ -101,8 +102,7 @@ uint64_t Database::SumProperty(const std::string& property) const {
 }
 
 uint64_t Database::StallMicros() const {
-  auto stats = db_->GetOptions().statistics;
-  return stats ? stats->getTickerCount(rocksdb::STALL_MICROS) : 0;
+  return statistics_ ? statistics_->getTickerCount(rocksdb::STALL_MICROS) : 0;
 }
 
 bool Database::WriteStopped() const {
@@ -129,12 +129,11 @@ Database::MemoryUse Database::Memory() const {
 }
 
 Database::WriteVolume Database::Writes() const {
-  auto stats = db_->GetOptions().statistics;
-  if (!stats) return {};
-  return {.committed = stats->getTickerCount(rocksdb::BYTES_WRITTEN),
-          .flushed = stats->getTickerCount(rocksdb::FLUSH_WRITE_BYTES),
-          .compaction_read = stats->getTickerCount(rocksdb::COMPACT_READ_BYTES),
-          .compaction_written = stats->getTickerCount(rocksdb::COMPACT_WRITE_BYTES)};
+  if (!statistics_) return {};
+  return {.committed = statistics_->getTickerCount(rocksdb::BYTES_WRITTEN),
+          .flushed = statistics_->getTickerCount(rocksdb::FLUSH_WRITE_BYTES),
+          .compaction_read = statistics_->getTickerCount(rocksdb::COMPACT_READ_BYTES),
+          .compaction_written = statistics_->getTickerCount(rocksdb::COMPACT_WRITE_BYTES)};
 }
 
 Database::~Database() {

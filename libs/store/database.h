@@ -99,6 +99,8 @@ class Database {
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::shared_ptr<rocksdb::Cache> block_cache_;
+  // Its tickers, kept from Open: DB::GetOptions() would copy every option per read.
+  std::shared_ptr<rocksdb::Statistics> statistics_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;
 };
 

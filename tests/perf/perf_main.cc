@@ -181,13 +181,14 @@ void PrintLoadWork(const std::string& label, int64_t commands, const StatusBySer
       return (to.value(field, 0.0) - from.value(field, 0.0)) / (1024.0 * 1024.0);
     };
     const double committed = mib("committed_bytes");
+    const double flushed = mib("flushed_bytes");
+    const double compacted = mib("compaction_written_bytes");
     std::printf(
         "PERF-INFO P7 %s, %s: events published %.0f; rocksdb: commits %.1f MiB, flushes %.1f MiB, "
         "compactions read %.1f MiB wrote %.1f MiB (written per committed byte %.2f), compaction "
         "owed after %.1f MiB\n",
-        label.c_str(), name.c_str(), published, committed, mib("flushed_bytes"),
-        mib("compaction_read_bytes"), mib("compaction_written_bytes"),
-        committed > 0 ? (mib("flushed_bytes") + mib("compaction_written_bytes")) / committed : 0.0,
+        label.c_str(), name.c_str(), published, committed, flushed, mib("compaction_read_bytes"),
+        compacted, committed > 0 ? (flushed + compacted) / committed : 0.0,
         to.value("pending_compaction_bytes", 0.0) / (1024.0 * 1024.0));
   }
   std::printf("PERF-INFO P7 %s: %lld commands, %.0f events published, %.3f events per command\n",

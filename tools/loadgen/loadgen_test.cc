@@ -1,5 +1,6 @@
 // bo-loadgen's library against the real services: the four binaries and the real broker
-// (KAFKA_BOOTSTRAP), started by TestStack on ports 22701..22704 (HTTP 23701..23704).
+// (KAFKA_BOOTSTRAP), started by TestStack on ports 22701..22704 (HTTP 23701..23704) and, for the
+// history mix, 22711..22714.
 // The run's report must be consistent in itself, cover every RPC of the workflow mix, and agree
 // with what the services themselves counted (grpc_server_handled_total on their /metrics).
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "libs/http/http_server.h"
@@ -129,6 +131,9 @@ TEST(LoadgenFigures, BadOptionsAreErrors) {
   o.mix = "workflow";
   o.run_id = "has space";
   EXPECT_EQ(bo::loadgen::Run({}, o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.run_id = "";
+  o.history_open_every = -1;
+  EXPECT_EQ(bo::loadgen::Run({}, o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // OK answers to the test's own calls, which the services count too.
@@ -158,6 +163,27 @@ Listed ListedBy(bo::testing::TestStack& stack, const World& world) {
     out.ready_invoices += ready.invoices_size();
   }
   return out;
+}
+
+Targets TargetsOf(const bo::testing::TestStack& stack) {
+  const auto& s = stack.services();
+  return {s.at("invoicing").addr, s.at("purchasing").addr, s.at("receiving").addr,
+          s.at("debtor-query").addr, stack.identity()};
+}
+
+// How many back orders of `world`'s branches debtor-query lists in `state`.
+int64_t CountIn(bo::testing::TestStack& stack, const World& world, pb::BackorderState state) {
+  int64_t n = 0;
+  for (const auto& branch : world.branches) {
+    pb::ListBackordersRequest req;
+    req.set_branch_id(branch);
+    req.set_state(state);
+    req.set_page_size(1);
+    pb::ListBackordersResponse resp;
+    EXPECT_TRUE(stack.debtor_query().ListBackorders(bo::testing::Call().get(), req, &resp).ok());
+    n += resp.total_size();
+  }
+  return n;
 }
 
 // Checks one report in itself: calls add up, commands and queries are the OK answers of the
@@ -191,9 +217,7 @@ TEST(Loadgen, WorkflowMixAgreesWithTheServices) {
   bo::testing::TestStack stack(kPortBase, {});
   stack.Start();
   const auto& services = stack.services();
-  const Targets targets{services.at("invoicing").addr, services.at("purchasing").addr,
-                        services.at("receiving").addr, services.at("debtor-query").addr,
-                        stack.identity()};
+  const Targets targets = TargetsOf(stack);
 
   LoadOptions o;
   o.clerks = 8;
@@ -281,6 +305,42 @@ TEST(Loadgen, WorkflowMixAgreesWithTheServices) {
     return listed.backorders == created;
   })) << "debtor-query lists "
       << listed.backorders << " back orders, loadgen created " << created;
+}
+
+// The history mix stores back orders and cancels all but one in history_open_every of them (one
+// clerk, so the count is exact); with 0 it cancels every one: history that leaves none waiting.
+TEST(Loadgen, HistoryMixLeavesOneInEveryNOpen) {
+  bo::testing::TestStack stack(kPortBase + 10, {});
+  stack.Start();
+  const Targets targets = TargetsOf(stack);
+  for (const int every : {5, 0}) {
+    SCOPED_TRACE(every);
+    LoadOptions o;
+    o.mix = "history";
+    o.clerks = 1;
+    o.branches = 1;
+    o.parts = 4;
+    o.debtors = 2;
+    o.max_commands = 30;
+    o.duration = std::chrono::milliseconds(0);
+    o.history_open_every = every;
+    o.run_id = absl::StrCat("lgh", every, "-", ::getpid() % 100000);
+    const World world = MakeWorld(o, o.run_id);
+    auto report = bo::loadgen::Run(targets, o);
+    ASSERT_TRUE(report.ok()) << report.status();
+    CheckConsistent(*report);
+    const int64_t created = report->backorders_created;
+    ASSERT_GT(created, 0);
+    const int64_t open = every > 0 ? created / every : 0;
+    int64_t listed_open = -1, listed_cancelled = -1;
+    EXPECT_TRUE(bo::testing::Eventually([&] {
+      listed_open = CountIn(stack, world, pb::BACKORDER_STATE_OPEN);
+      listed_cancelled = CountIn(stack, world, pb::BACKORDER_STATE_CANCELLED);
+      return listed_open == open && listed_cancelled == created - open;
+    })) << "created "
+        << created << ": debtor-query lists " << listed_open << " open (want " << open << ") and "
+        << listed_cancelled << " cancelled";
+  }
 }
 
 }  // namespace

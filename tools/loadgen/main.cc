@@ -122,6 +122,9 @@ int main(int argc, char** argv) {
          "workflow | backorders | history | rpc:<service>/<Method> (e.g. rpc:receiving/GetStock)")
       ->capture_default_str();
   app.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  app.add_option("--history-open-every", o.history_open_every,
+                 "history mix: leave one back order in this many open (0: none)")
+      ->capture_default_str();
   app.add_option("--run-id", o.run_id,
                  "prefix of this run's ids and request ids (default: random); repeat it with "
                  "--no-setup to reuse a world")

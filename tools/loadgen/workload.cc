@@ -215,7 +215,8 @@ enum class Mode { kWorkflow, kBackorders, kHistory, kSingleRpc };
 
 struct Mix {
   Mode mode = Mode::kWorkflow;
-  Rpc rpc = kGetStock;  // kSingleRpc
+  Rpc rpc = kGetStock;         // kSingleRpc
+  int history_open_every = 0;  // kHistory: LoadOptions::history_open_every
 };
 
 absl::StatusOr<Mix> ParseMix(const std::string& text) {
@@ -438,10 +439,12 @@ class Clerk {
   }
 
   // "history" mix: a store where most back orders are long closed. The manager cancels every
-  // back order the sale created but one in kHistoryOpenEvery, which stays open.
+  // back order the sale created but one in history_open_every, which stays open.
   void CloseMostOf(const pb::FinaliseInvoiceResponse& finalised) {
+    const int every = mix_.history_open_every;
     for (const auto& b : finalised.created()) {
-      if (++history_created_ % kHistoryOpenEvery == 0) continue;
+      ++history_created_;
+      if (every > 0 && history_created_ % every == 0) continue;
       pb::CancelBackorderRequest req;
       req.set_request_id(Request());
       req.set_backorder_id(b.context().backorder_id());
@@ -859,6 +862,7 @@ absl::Status CheckOptions(const LoadOptions& o) {
   if (o.parts < 1 || o.parts > 10000) return bad("parts: must be 1..10000");
   if (o.debtors < 1 || o.debtors > 10000) return bad("debtors: must be 1..10000");
   if (o.max_commands < 0) return bad("max_commands: must not be negative");
+  if (o.history_open_every < 0) return bad("history_open_every: must not be negative");
   if (o.duration.count() <= 0 && o.max_commands == 0) {
     return bad("duration: must be positive unless max_commands is set");
   }
@@ -918,6 +922,7 @@ absl::StatusOr<LoadReport> Run(const Targets& targets, const LoadOptions& option
   if (auto s = CheckOptions(options); !s.ok()) return s;
   auto mix = ParseMix(options.mix);
   if (!mix.ok()) return mix.status();
+  mix->history_open_every = options.history_open_every;
   const std::string run = options.run_id.empty() ? "lg" + RandomToken(6) : options.run_id;
   const World world = MakeWorld(options, run);
 

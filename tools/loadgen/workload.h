@@ -53,7 +53,7 @@ struct LoadOptions {
   // "workflow": the whole workflow (see above).
   // "backorders": only counter sales of parts with no stock, kBackorderLines lines per invoice,
   //   every line a back order: seeds many back orders fast (no opening stock is set up).
-  // "history": the same, then a manager cancels all but one in kHistoryOpenEvery of the back
+  // "history": the same, then a manager cancels all but one in history_open_every of the back
   //   orders created: a store of mostly closed back orders, as years of trading leave one.
   // "rpc:<service>/<Method>": one RPC only, the same request every time for reads (compare with
   //   ghz); <service> is invoicing, purchasing, receiving, debtor-query or the proto name
@@ -66,14 +66,15 @@ struct LoadOptions {
   // Letters, digits, - and _; at most 16 characters.
   std::string run_id;
   uint64_t seed = 1;
+  // The "history" mix leaves one back order in this many open; 0 leaves none open (history that
+  // adds to the store but not to the back orders waiting).
+  int history_open_every = 100;
   // Create parts, opening stock and debtors first (idempotent: the same request ids per run_id, so
   // repeating a run_id repeats nothing). Without it the world of `run_id` must exist already.
   bool setup = true;
 };
 
 inline constexpr int kBackorderLines = 20;
-// The "history" mix leaves one back order in this many open and cancels the rest.
-inline constexpr int kHistoryOpenEvery = 100;
 
 // One RPC's figures. calls = ok + refused + transient, counting attempts: a retried call counts
 // one transient per failed attempt.

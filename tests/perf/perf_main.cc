@@ -113,8 +113,8 @@ T Must(absl::StatusOr<T> v, const std::string& what) {
 // A JSON document a service serves over HTTP; an error when it cannot be fetched or is not JSON.
 absl::StatusOr<nlohmann::json> ServiceJson(const bo::testing::TestStack& stack,
                                            const bo::testing::ServiceProcess& service,
-                                           const std::string& path) {
-  auto body = bo::http::Fetch(bo::testing::TestStack::HttpBase(service.addr), path, seconds(60),
+                                           const std::string& path, seconds timeout) {
+  auto body = bo::http::Fetch(bo::testing::TestStack::HttpBase(service.addr), path, timeout,
                               stack.http_identity());
   if (!body.ok()) return body.status();
   auto doc = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
@@ -124,14 +124,17 @@ absl::StatusOr<nlohmann::json> ServiceJson(const bo::testing::TestStack& stack,
 
 absl::StatusOr<nlohmann::json> ServiceStatus(const bo::testing::TestStack& stack,
                                              const bo::testing::ServiceProcess& service) {
-  return ServiceJson(stack, service, "/api/v1/status");
+  return ServiceJson(stack, service, "/api/v1/status", seconds(5));
 }
 
 // The back orders still open (waiting for stock, on order, partly filled, filled and not yet
 // invoiced) before a load, from debtor-query's dashboard: receipts fill the waiting ones, so how
 // many there are decides how much work a receipt does.
 void PrintOpenBackorders(const bo::testing::TestStack& stack, const std::string& label) {
-  auto dashboard = ServiceJson(stack, stack.services().at("debtor-query"), "/api/v1/dashboard");
+  // The dashboard reads every branch's figures and ages: slower than a status with 1,000,000
+  // stored.
+  auto dashboard =
+      ServiceJson(stack, stack.services().at("debtor-query"), "/api/v1/dashboard", seconds(60));
   if (!dashboard.ok()) return Progress("dashboard: " + dashboard.status().ToString());
   const nlohmann::json total = dashboard->value("figures", nlohmann::json::object())
                                    .value("total", nlohmann::json::object());
@@ -316,8 +319,8 @@ LoadFigures WorkflowRate(const bo::testing::TestStack& stack, const Form& form, 
   const bo::loadgen::Targets targets = TargetsOf(stack);
   bo::loadgen::LoadOptions o = WorldOptions("workflow", form.clients, ++*run);
   o.duration = form.load;
-  // A mark to attach a profiler to the measured load (docs/performance.md, "Profiling").
   PrintOpenBackorders(stack, label);
+  // A mark to attach a profiler to the measured load (docs/performance.md, "Profiling").
   Progress(absl::StrCat(label, ": starting"));
   const StatusByService before = ReadStatuses(stack);
   auto report = Must(bo::loadgen::Run(targets, o), "workflow load (" + label + ")");
